@@ -1,0 +1,18 @@
+"""REST API under /api/v1/, OpenAPI at /api/schema/, docs at /api/docs/."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from callcenter.accounts import api as accounts_api
+
+router = DefaultRouter()
+accounts_api.register(router)
+
+urlpatterns = [
+    path("v1/enterprise/", accounts_api.EnterpriseView.as_view(), name="api-enterprise"),
+    path("v1/sso-links/", accounts_api.SsoLinkView.as_view(), name="api-sso-links"),
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

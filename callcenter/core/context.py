@@ -1,0 +1,38 @@
+"""Who is acting, from where and through which channel: read by the audit log."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from typing import Any
+
+from callcenter.core.choices import Channel
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    actor: Any = None
+    ip: str | None = None
+    channel: str = Channel.SYSTEM
+
+
+_current: ContextVar[ActionContext] = ContextVar("callcenter_action", default=ActionContext())
+
+
+def current() -> ActionContext:
+    return _current.get()
+
+
+@contextmanager
+def acting(**changes):
+    """Temporarily override parts of the context, e.g. `acting(channel=Channel.IMPORT)`."""
+    token = _current.set(replace(_current.get(), **changes))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None

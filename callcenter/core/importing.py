@@ -1,0 +1,179 @@
+"""Excel import: template, per-row validation, valid rows saved, failure report.
+
+An `Importer` names its columns and validates one row at a time; `save` writes the valid
+rows in bulk. The file is checked before parsing (size, then content: a real xlsx zip),
+so an unreadable file writes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+from abc import ABC, abstractmethod
+import zipfile
+from dataclasses import dataclass, field
+
+import openpyxl
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from python_calamine import CalamineWorkbook
+
+
+@dataclass
+class Column:
+    header: str
+    key: str
+    required: bool = False
+    help: str = ""
+    example: str = ""
+
+
+@dataclass
+class RowError:
+    line: int
+    values: list
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    total: int = 0
+    saved: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+class FileRejected(ValidationError):
+    pass
+
+
+class Importer(ABC):
+    """Subclasses set `columns`, `label`, and implement `validate_row` and `save`."""
+
+    key = ""
+    label = gettext_lazy("导入")
+    columns: list[Column] = []
+    description = ""
+
+    def __init__(self, *, enterprise, user):
+        self.enterprise = enterprise
+        self.user = user
+
+    def prepare(self) -> None:
+        """Load lookups once per file (numbers, departments ...)."""
+
+    @abstractmethod
+    def validate_row(self, values: dict[str, str]):
+        """Return an object to save, or raise ValidationError with the reason."""
+
+    @abstractmethod
+    def save(self, items: list) -> int:
+        """Write the validated items in bulk; return how many were saved."""
+
+    # --- template --------------------------------------------------------------------
+    def template_bytes(self) -> bytes:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "data"
+        ws.append([c.header + (" *" if c.required else "") for c in self.columns])
+        if any(c.example for c in self.columns):
+            ws.append([c.example for c in self.columns])
+        for i, _c in enumerate(self.columns, start=1):
+            ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = 18
+        notes = wb.create_sheet("说明")
+        notes.append([_("列"), _("必填"), _("说明")])
+        for c in self.columns:
+            notes.append([c.header, _("是") if c.required else _("否"), c.help])
+        if self.description:
+            notes.append([])
+            notes.append([self.description])
+        buf = io.BytesIO()
+        wb.save(buf)
+        return buf.getvalue()
+
+
+def check_file(data: bytes, name: str = "") -> None:
+    """Refuse what is not a readable xlsx before touching any row."""
+    limit = settings.CALLCENTER["IMPORT_MAX_BYTES"]
+    if len(data) > limit:
+        raise FileRejected({"file": [_("文件超过 %(mb)s MB 的上限") % {"mb": limit // (1024 * 1024)}]})
+    if not data:
+        raise FileRejected({"file": [_("文件是空的")]})
+    if not data.startswith(b"PK\x03\x04"):
+        raise FileRejected({"file": [_("文件不是 Excel（xlsx）文件，请用下载的模板填写")]})
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" not in names:
+                raise FileRejected({"file": [_("文件不是 Excel（xlsx）文件，请用下载的模板填写")]})
+            unpacked = sum(info.file_size for info in zf.infolist())
+            if unpacked > 40 * limit:
+                raise FileRejected({"file": [_("文件解压后过大，已拒绝")]})
+    except zipfile.BadZipFile as exc:
+        raise FileRejected({"file": [_("文件已损坏，无法读取")]}) from exc
+
+
+def read_rows(data: bytes) -> tuple[list[str], list[list[str]]]:
+    """Header and data rows of the first sheet, as text."""
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for broken workbooks
+        raise FileRejected({"file": [_("文件已损坏，无法读取")]}) from exc
+    if not rows:
+        raise FileRejected({"file": [_("文件中没有数据")]})
+    header = [_cell(v).rstrip(" *") for v in rows[0]]
+    body = [[_cell(v) for v in row] for row in rows[1:] if any(_cell(v) for v in row)]
+    if not body:
+        raise FileRejected({"file": [_("文件中只有表头，没有数据行")]})
+    if len(body) > settings.CALLCENTER["IMPORT_MAX_ROWS"]:
+        raise FileRejected({"file": [_("一次最多导入 %(n)s 行") % {"n": settings.CALLCENTER["IMPORT_MAX_ROWS"]}]})
+    return header, body
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def run_import(importer: Importer, header: list[str], body: list[list[str]], *, progress=None,
+               batch: int = 2000) -> ImportResult:
+    """Validate every row; save the valid ones in batches; collect the reason for each bad row."""
+    headers = {c.header: c for c in importer.columns}
+    missing = [c.header for c in importer.columns if c.required and c.header not in header]
+    if missing:
+        raise FileRejected({"file": [_("缺少列：%(cols)s（请使用下载的模板）") % {"cols": "、".join(missing)}]})
+    index = {headers[h].key: i for i, h in enumerate(header) if h in headers}
+    importer.prepare()
+    result = ImportResult(total=len(body))
+    pending = []
+    for n, row in enumerate(body, start=2):
+        values = {key: (row[i] if i < len(row) else "") for key, i in index.items()}
+        try:
+            pending.append(importer.validate_row(values))
+        except ValidationError as exc:
+            result.errors.append(RowError(n, row, "；".join(exc.messages)))
+        if len(pending) >= batch:
+            result.saved += importer.save(pending)
+            pending = []
+        if progress and n % 1000 == 0:
+            progress(n - 1, result)
+    if pending:
+        result.saved += importer.save(pending)
+    if progress:
+        progress(len(body), result)
+    return result
+
+
+def failure_report(header: list[str], errors: list[RowError]) -> bytes:
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("failures")
+    ws.append([_("行号"), _("失败原因"), *header])
+    for err in errors:
+        ws.append([err.line, err.reason, *err.values])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

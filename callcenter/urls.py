@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from callcenter.core import navigation
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("api/", include("callcenter.api_urls")),
+    path("accounts/", include("callcenter.accounts.urls")),
+    path("", include("callcenter.core.urls")),
+]
+
+navigation.register("system", "企业设置", "accounts:enterprise_settings", "core.change_enterprise_settings", order=10)
