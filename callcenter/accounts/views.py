@@ -26,6 +26,7 @@ from callcenter.accounts.forms import (
 from callcenter.accounts.models import Agent, ApiToken, CallerId, LoginLog, login_name
 from callcenter.accounts.screens import agent_screen, caller_id_screen
 from callcenter.core.context import client_ip
+from callcenter.core.models import Enterprise
 from callcenter.core.scope import scoped
 from callcenter.core.views import ScreenView, add_errors
 
@@ -44,8 +45,11 @@ def lockout_response(request, credentials, *args, **kwargs):
     code = request.POST.get("enterprise_code", "").strip()
     number = request.POST.get("number", "").strip()
     agent = Agent.objects.select_related("enterprise").filter(username=login_name(code, number)).first()
-    write_login_log(request, enterprise=agent.enterprise if agent else None, agent=agent, number=number,
-                    result=LoginResult.LOCKED)
+    # Called twice per locked request (by login_view and again by AxesMiddleware): log it once.
+    if not getattr(request, "_lockout_logged", False):
+        request._lockout_logged = True
+        write_login_log(request, enterprise=agent.enterprise if agent else None, agent=agent, number=number,
+                        result=LoginResult.LOCKED)
     form.add_error(None, _("登录失败次数过多，请 15 分钟后再试"))
     return render(request, "accounts/login.html", {"form": form}, status=429)
 
@@ -81,8 +85,9 @@ def login_view(request):
         else:
             form.add_error("password", _("密码错误"))
             result = LoginResult.BAD_PASSWORD
-        write_login_log(request, enterprise=known.enterprise if known else None, agent=known, number=number,
-                        result=result)
+        # An unknown number of a known enterprise is logged there too (result "unknown").
+        enterprise = known.enterprise if known else Enterprise.objects.filter(code=code).first()
+        write_login_log(request, enterprise=enterprise, agent=known, number=number, result=result)
         return render(request, "accounts/login.html", {"form": form}, status=401)
     return render(request, "accounts/login.html", {"form": form})
 

@@ -75,18 +75,19 @@ class Importer(ABC):
         wb = openpyxl.Workbook()
         ws = wb.active
         ws.title = "data"
-        ws.append([c.header + (" *" if c.required else "") for c in self.columns])
+        # Headers, help and description may be lazy translations, which openpyxl cannot write.
+        ws.append([str(c.header) + (" *" if c.required else "") for c in self.columns])
         if any(c.example for c in self.columns):
-            ws.append([c.example for c in self.columns])
+            ws.append([str(c.example) for c in self.columns])
         for i, _c in enumerate(self.columns, start=1):
             ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = 18
         notes = wb.create_sheet("说明")
         notes.append([_("列"), _("必填"), _("说明")])
         for c in self.columns:
-            notes.append([c.header, _("是") if c.required else _("否"), c.help])
+            notes.append([str(c.header), _("是") if c.required else _("否"), str(c.help)])
         if self.description:
             notes.append([])
-            notes.append([self.description])
+            notes.append([str(self.description)])
         buf = io.BytesIO()
         wb.save(buf)
         return buf.getvalue()
@@ -123,12 +124,23 @@ def read_rows(data: bytes) -> tuple[list[str], list[list[str]]]:
     if not rows:
         raise FileRejected({"file": [_("文件中没有数据")]})
     header = [_cell(v).rstrip(" *") for v in rows[0]]
-    body = [[_cell(v) for v in row] for row in rows[1:] if any(_cell(v) for v in row)]
+    body = []
+    for line, raw in enumerate(rows[1:], start=2):
+        values = SheetRow(_cell(v) for v in raw)
+        if any(values):
+            values.line = line  # blank rows are skipped, so keep each row's own line for the report
+            body.append(values)
     if not body:
         raise FileRejected({"file": [_("文件中只有表头，没有数据行")]})
     if len(body) > settings.CALLCENTER["IMPORT_MAX_ROWS"]:
         raise FileRejected({"file": [_("一次最多导入 %(n)s 行") % {"n": settings.CALLCENTER["IMPORT_MAX_ROWS"]}]})
     return header, body
+
+
+class SheetRow(list):
+    """The text cells of one data row, and its line in the sheet (the header is line 1)."""
+
+    line: int | None = None
 
 
 def _cell(value) -> str:
@@ -155,7 +167,7 @@ def run_import(importer: Importer, header: list[str], body: list[list[str]], *, 
         try:
             pending.append(importer.validate_row(values))
         except ValidationError as exc:
-            result.errors.append(RowError(n, row, "；".join(exc.messages)))
+            result.errors.append(RowError(getattr(row, "line", None) or n, row, "；".join(exc.messages)))
         if len(pending) >= batch:
             result.saved += importer.save(pending)
             pending = []

@@ -187,5 +187,11 @@ def test_pages_do_not_scroll_horizontally(browser, live_server, enterprise, resu
             if sizes["scroll"] > sizes["inner"]:
                 failures.append(f"{path} at {width}x{height}: scrollWidth {sizes['scroll']} > {sizes['inner']}; "
                                 f"too wide: {sizes['wide']}")
+            # The navbar stays on screen when a long page is scrolled.
+            page.mouse.wheel(0, 2000)
+            page.wait_for_function("window.scrollY > 0 || document.documentElement.scrollHeight <= innerHeight")
+            nav_top = page.evaluate("document.querySelector('nav.navbar').getBoundingClientRect().top")
+            if nav_top != 0:
+                failures.append(f"{path} at {width}x{height}: navbar scrolled away (top {nav_top})")
         context.close()
     assert not failures, "\n".join(failures)
