@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
-from django.utils.translation import gettext_lazy as _
 
 from callcenter.env import env_bool, env_int, env_list, env_str, secret_from_env_or_file
 

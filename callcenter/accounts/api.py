@@ -61,7 +61,8 @@ class AgentViewSet(TenantViewSet):
             services.refuse("agent", "不能删除自己")
         services.agent_delete(agent=instance)
 
-    @extend_schema(request=None, responses={200: inline_serializer("PasswordReset", {"password": serializers.CharField()})})
+    @extend_schema(request=None, responses={
+        200: inline_serializer("PasswordReset", {"password": serializers.CharField()})})
     @action(detail=True, methods=["post"], url_path="reset-password")
     def reset_password(self, request, pk=None):
         agent = self.get_object()
@@ -120,7 +121,8 @@ class CallerIdViewSet(TenantViewSet):
     def perform_destroy(self, instance):
         services.caller_id_delete(caller_id=instance)
 
-    @extend_schema(request=None, responses={200: inline_serializer("DefaultSet", {"agents": serializers.IntegerField()})})
+    @extend_schema(request=None, responses={
+        200: inline_serializer("DefaultSet", {"agents": serializers.IntegerField()})})
     @action(detail=True, methods=["post"], url_path="set-default")
     def set_default(self, request, pk=None):
         return Response({"agents": services.caller_id_set_default(caller_id=self.get_object())})

@@ -120,7 +120,8 @@ class Agent(AbstractBaseUser, PermissionsMixin):
         verbose_name=_("坐席上级"),
     )
     outbound_trunk = models.CharField(_("外呼外线"), max_length=50, blank=True)
-    login_mode = models.CharField(_("登录方式"), max_length=12, choices=LoginMode.choices, default=LoginMode.CALL_CENTER)
+    login_mode = models.CharField(_("登录方式"), max_length=12, choices=LoginMode.choices,
+                                  default=LoginMode.CALL_CENTER)
     caller_id = models.ForeignKey(
         CallerId, on_delete=models.PROTECT, null=True, blank=True, related_name="agents", verbose_name=_("外显号码")
     )

@@ -57,7 +57,8 @@ class AgentScreen(Screen):
     def update(self, request, obj, form):
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
         changes["third_party_password"] = form.cleaned_data.get("third_party_password", "")
-        return services.agent_update(agent=obj, changes=changes)
+        # The service compares against the stored row, not the form-mutated instance.
+        return services.agent_update(agent=Agent.objects.get(pk=obj.pk), changes=changes)
 
     def delete_refusal(self, request, obj):
         if obj.pk == request.user.pk:
@@ -125,7 +126,7 @@ class RoleScreen(Screen):
     export_columns = [(_("角色名称"), "name"), (_("说明"), "description")]
 
     def update(self, request, obj, form):
-        before = audit.snapshot(obj)
+        before = audit.snapshot(Role.objects.get(pk=obj.pk))
         before_perms = sorted(obj.permissions.values_list("codename", flat=True))
         obj = form.save()
         after_perms = sorted(obj.permissions.values_list("codename", flat=True))

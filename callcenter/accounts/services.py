@@ -22,7 +22,6 @@ from callcenter.core import audit
 from callcenter.core.choices import DataScope
 from callcenter.core.models import Enterprise
 
-
 TEMP_HASHER = "argon2tmp"  # see hashers.py: one-time codes that must be changed at next login
 
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from callcenter.accounts import services, sso
-from callcenter.accounts.choices import AgentType, LoginChannel, LoginResult
+from callcenter.accounts.choices import LoginChannel, LoginResult
 from callcenter.accounts.forms import (
     AgentPasswordChangeForm,
     AgentRangeForm,
@@ -23,7 +20,7 @@ from callcenter.accounts.forms import (
     LoginForm,
     ScreenPopForm,
 )
-from callcenter.accounts.models import Agent, ApiToken, CallerId, LoginLog, login_name
+from callcenter.accounts.models import Agent, ApiToken, LoginLog, login_name
 from callcenter.accounts.screens import agent_screen, caller_id_screen
 from callcenter.core.context import client_ip
 from callcenter.core.models import Enterprise
@@ -246,7 +243,9 @@ def enterprise_settings(request):
     form = EnterpriseSettingsForm(request.POST or None, instance=enterprise)
     if request.method == "POST" and form.is_valid():
         try:
-            services.enterprise_update(enterprise=enterprise, changes={k: form.cleaned_data[k] for k in form.fields})
+            # the stored row, not the form-mutated instance, is the "before" of the audit diff
+            stored = type(enterprise).objects.get(pk=enterprise.pk)
+            services.enterprise_update(enterprise=stored, changes={k: form.cleaned_data[k] for k in form.fields})
         except ValidationError as exc:
             add_errors(form, exc)
         else:

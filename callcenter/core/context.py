@@ -17,7 +17,8 @@ class ActionContext:
     channel: str = Channel.SYSTEM
 
 
-_current: ContextVar[ActionContext] = ContextVar("callcenter_action", default=ActionContext())
+# ActionContext is a frozen dataclass: sharing the default instance is safe.
+_current: ContextVar[ActionContext] = ContextVar("callcenter_action", default=ActionContext())  # noqa: B039
 
 
 def current() -> ActionContext:

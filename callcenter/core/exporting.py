@@ -7,6 +7,7 @@ worker (see tasks.py) with progress, split into sheets of at most EXPORT_SHEET_R
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -71,8 +72,8 @@ def export_rows(queryset, columns: list[tuple[str, str]]):
 
 
 def export_to_file(queryset, columns, *, progress=None) -> tuple[str, int]:
-    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False, dir=settings.VAR_DIR)
-    handle.close()
-    n = write_xlsx(handle.name, [str(label) for label, _a in columns], export_rows(queryset, columns),
+    fd, path = tempfile.mkstemp(suffix=".xlsx", dir=settings.VAR_DIR)
+    os.close(fd)
+    n = write_xlsx(path, [str(label) for label, _a in columns], export_rows(queryset, columns),
                    progress=progress)
-    return handle.name, n
+    return path, n

@@ -8,8 +8,8 @@ so an unreadable file writes nothing.
 from __future__ import annotations
 
 import io
-from abc import ABC, abstractmethod
 import zipfile
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import openpyxl
@@ -59,7 +59,7 @@ class Importer(ABC):
         self.enterprise = enterprise
         self.user = user
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Load lookups once per file (numbers, departments ...)."""
 
     @abstractmethod

@@ -95,7 +95,9 @@ class Screen:
         return obj
 
     def update(self, request, obj, form):
-        before = audit.snapshot(obj)
+        # form validation has already copied the new values onto `obj`: the "before"
+        # side of the audit diff comes from the stored row.
+        before = audit.snapshot(type(obj).objects.get(pk=obj.pk))
         with transaction.atomic():
             obj = form.save()
             audit.record_update(obj, before)
@@ -143,7 +145,8 @@ class Screen:
         for action, (suffix, view) in table.items():
             view = self.custom_views.get(action, view)
             if action in self.actions:
-                urls.append(path(f"{name}s/{suffix}", view.as_view(screen=self, action=action), name=f"{name}_{action}"))
+                urls.append(path(f"{name}s/{suffix}", view.as_view(screen=self, action=action),
+                                 name=f"{name}_{action}"))
         if "export" in self.actions or "import" in self.actions:
             from callcenter.core import io_views
 

@@ -103,8 +103,8 @@ class ObjectListView(ScreenView):
         screen = self.screen
         filterset, qs = self.filtered(request)
         alias, sort_field, descending = self.sort(request)
-        page_size = min(max(int(request.GET.get("per_page", 50) or 50), 10), 500) if str(
-            request.GET.get("per_page", "50")).isdigit() else 50
+        per_page = request.GET.get("per_page", "")
+        page_size = min(max(int(per_page), 10), 500) if per_page.isdigit() else 50
         page = keyset_page(
             qs, sort_field=sort_field, descending=descending, page_size=page_size,
             after=request.GET.get("after"), before=request.GET.get("before"), last=request.GET.get("page") == "last",
@@ -140,7 +140,8 @@ class ObjectListView(ScreenView):
             list_buttons=[b for b in screen.list_buttons if not b[2] or request.user.has_perm(b[2])],
             importers=screen.importers,
         )
-        template = "core/_table.html" if request.htmx and request.htmx.target == "object-table" else screen.list_template
+        partial = request.htmx and request.htmx.target == "object-table"
+        template = "core/_table.html" if partial else screen.list_template
         return render(request, template, ctx)
 
 

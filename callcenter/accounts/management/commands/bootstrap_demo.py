@@ -22,7 +22,8 @@ class Command(BaseCommand):
                                              caller_id="02088880000", admin_password=password)
         self.stdout.write(self.style.SUCCESS(f"Created demo enterprise '{DEMO_CODE}'."))
         if password:
-            self.stdout.write("Administrator: enterprise code 'demo', agent 800, password from CALLCENTER_ADMIN_PASSWORD.")
+            self.stdout.write(
+                "Administrator: enterprise code 'demo', agent 800, password from CALLCENTER_ADMIN_PASSWORD.")
         else:
             self.stdout.write(self.style.WARNING(
                 f"Administrator: enterprise code 'demo', agent 800, password {created.admin_password}"
