@@ -5,9 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from callcenter.accounts import api as accounts_api
+from callcenter.calls import api as calls_api
+from callcenter.pbx import api as pbx_api
+from callcenter.telephony import api as telephony_api
 
 router = DefaultRouter()
-accounts_api.register(router)
+for module in (accounts_api, telephony_api, pbx_api, calls_api):
+    module.register(router)
 
 urlpatterns = [
     path("v1/enterprise/", accounts_api.EnterpriseView.as_view(), name="api-enterprise"),

@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "axes",
     "callcenter.core",
     "callcenter.accounts",
+    "callcenter.telephony",
+    "callcenter.pbx",
+    "callcenter.calls",
 ]
 
 MIDDLEWARE = [

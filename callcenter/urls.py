@@ -9,6 +9,9 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", include("callcenter.api_urls")),
     path("accounts/", include("callcenter.accounts.urls")),
+    path("telephony/", include("callcenter.telephony.urls")),
+    path("pbx/", include("callcenter.pbx.urls")),
+    path("calls/", include("callcenter.calls.urls")),
     path("", include("callcenter.core.urls")),
 ]
 

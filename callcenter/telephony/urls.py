@@ -1,0 +1,5 @@
+from django.urls import path  # noqa: F401 - screens add their paths below
+
+app_name = "telephony"
+
+urlpatterns: list = []
