@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Permission
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 
 from callcenter.accounts import filtersets, services, sso
 from callcenter.accounts.models import Agent, CallerId, Department, LoginLog, Role
+from callcenter.accounts.selectors import assignable_permissions
 from callcenter.core.api import TenantSerializer, TenantViewSet
 from callcenter.core.models import Enterprise
 
@@ -47,14 +49,14 @@ class AgentViewSet(TenantViewSet):
         v = data.validated_data
         result = services.agents_create_range(enterprise=request.user.enterprise, start=v["start"],
                                               end=v.get("end") or None, defaults={"name": v.get("name", "")},
-                                              password=v.get("password") or None)
+                                              password=v.get("password") or None, actor=request.user)
         return Response({"agents": AgentSerializer(result.agents, many=True, context={"request": request}).data,
                          "passwords": result.passwords}, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
         changes = dict(serializer.validated_data)
         changes.pop("number", None)
-        services.agent_update(agent=serializer.instance, changes=changes)
+        services.agent_update(agent=serializer.instance, changes=changes, actor=self.request.user)
 
     def perform_destroy(self, instance):
         if instance.pk == self.request.user.pk:
@@ -79,6 +81,13 @@ class DepartmentSerializer(TenantSerializer):
     def validate(self, attrs):
         instance = self.instance or Department()
         services.department_check_parent(instance, attrs.get("parent"))
+        # The same rule as the UI form (the database cannot enforce it for top-level departments).
+        name = attrs.get("name", instance.name)
+        parent = attrs.get("parent", instance.parent)
+        enterprise_id = self.context["request"].user.enterprise_id
+        if Department.objects.filter(enterprise_id=enterprise_id, parent=parent, name=name).exclude(
+                pk=instance.pk).exists():
+            raise serializers.ValidationError({"name": [_("同一上级部门下已有同名部门")]})
         return attrs
 
 
@@ -114,8 +123,13 @@ class CallerIdViewSet(TenantViewSet):
     def create(self, request, *args, **kwargs):
         ser = self.get_serializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        created = services.caller_ids_add(enterprise=request.user.enterprise, start=ser.validated_data["number"],
-                                          end=ser.validated_data.get("end") or None)
+        try:
+            created = services.caller_ids_add(enterprise=request.user.enterprise, start=ser.validated_data["number"],
+                                              end=ser.validated_data.get("end") or None)
+        except services.ServiceError as exc:
+            # The service names the UI form's "start"; here that field is "number".
+            raise serializers.ValidationError(
+                {"number" if key == "start" else key: msgs for key, msgs in exc.message_dict.items()})
         return Response(CallerIdSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
@@ -130,17 +144,44 @@ class CallerIdViewSet(TenantViewSet):
     required_verbs = {"set_default": "change"}
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class PermissionField(serializers.RelatedField):
+    """A permission as `<app>.<codename>`; only those a role may hold are accepted."""
+
+    def get_queryset(self):
+        return assignable_permissions()
+
+    def to_representation(self, value):
+        return f"{value.content_type.app_label}.{value.codename}"
+
+    def to_internal_value(self, data):
+        app, _sep, codename = str(data).partition(".")
+        perm = self.get_queryset().filter(content_type__app_label=app, codename=codename).first()
+        if perm is None:
+            raise serializers.ValidationError(_("未知的权限：%(p)s") % {"p": data})
+        return perm
+
+
 class RoleSerializer(TenantSerializer):
-    permissions = serializers.SlugRelatedField(many=True, slug_field="codename", queryset=Permission.objects.filter(
-        content_type__app_label__in=["accounts", "core"]), required=False)
+    permissions = PermissionField(many=True, required=False,
+                                  help_text="permissions as <app>.<codename>, e.g. accounts.view_agent")
 
     class Meta:
         model = Role
         fields = ["id", "name", "description", "permissions"]
 
+    def validate_name(self, name):
+        enterprise_id = self.context["request"].user.enterprise_id
+        others = Role.objects.filter(enterprise_id=enterprise_id, name=name)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError(_("已有同名角色"))
+        return name
+
 
 class RoleViewSet(TenantViewSet):
-    queryset = Role.objects.prefetch_related("permissions")
+    queryset = Role.objects.prefetch_related("permissions__content_type")
     serializer_class = RoleSerializer
     sort_field = "name"
     filterset_class = filtersets.RoleFilterSet

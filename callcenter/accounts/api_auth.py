@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from callcenter.accounts.models import Agent, ApiToken
+from callcenter.core.context import set_actor
 
 
 def _hash(key: str) -> str:
@@ -35,4 +36,5 @@ class AgentTokenAuthentication(authentication.TokenAuthentication):
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        set_actor(token.agent)  # the audit log names the token's agent
         return token.agent, token

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from callcenter.accounts import services
 from callcenter.accounts.choices import AgentType, LoginMode
 from callcenter.accounts.models import Agent, CallerId, Department, Role
+from callcenter.accounts.selectors import assignable_permissions
 from callcenter.core.choices import DataScope
 from callcenter.core.forms import BulkEditForm, TenantModelForm, bootstrapify, confine_choices
 
@@ -49,6 +50,11 @@ class AgentForm(TenantModelForm):
         if self.instance.is_protected_admin:
             self.fields["agent_type"].disabled = True
             self.fields["data_scope"].disabled = True
+        if self.user is not None and not self.user.is_enterprise_admin:
+            for name in services.PRIVILEGE_FIELDS:
+                self.fields[name].disabled = True
+            if self.instance.pk == self.user.pk:
+                self.fields["agent_type"].disabled = True
         else:
             self.fields["agent_type"].choices = [c for c in AgentType.choices if c[0] != AgentType.ADMIN]
 
@@ -59,9 +65,10 @@ class AgentForm(TenantModelForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk:
-            changes = {k: cleaned[k] for k in ("agent_type", "caller_id", "supervisor") if k in cleaned}
+            changes = {k: cleaned[k] for k in ("agent_type", "caller_id", "supervisor", *services.PRIVILEGE_FIELDS)
+                       if k in cleaned}
             try:
-                services.agent_check_update(self.instance, changes)
+                services.agent_check_update(self.instance, changes, self.user)
             except ValidationError as exc:
                 for field, msgs in exc.message_dict.items():
                     self.add_error(field if field in self.fields else None, msgs)
@@ -97,7 +104,11 @@ class AgentRangeForm(forms.Form):
     def __init__(self, *args, enterprise=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.enterprise = enterprise
+        self.user = user
         confine_choices(self, enterprise)
+        if user is not None and not user.is_enterprise_admin:
+            for name in services.PRIVILEGE_FIELDS:
+                del self.fields[name]
         bootstrapify(self)
         self.result = None
 
@@ -107,7 +118,8 @@ class AgentRangeForm(forms.Form):
             return cleaned
         defaults = {k: cleaned[k] for k in (
             "agent_type", "login_mode", "record_calls", "failover_to_mobile", "caller_id", "department",
-            "supervisor", "role", "data_scope", "max_locked_customers", "lock_days", "outbound_trunk", "name")}
+            "supervisor", "role", "data_scope", "max_locked_customers", "lock_days", "outbound_trunk", "name")
+            if k in cleaned}
         if defaults["caller_id"] is None:
             defaults.pop("caller_id")
         self.defaults = defaults
@@ -122,7 +134,7 @@ class AgentRangeForm(forms.Form):
         try:
             self.result = services.agents_create_range(
                 enterprise=self.enterprise, start=self.cleaned_data["start"], end=self.cleaned_data.get("end"),
-                defaults=self.defaults, password=self.cleaned_data.get("password") or None)
+                defaults=self.defaults, password=self.cleaned_data.get("password") or None, actor=self.user)
         except ValidationError as exc:
             for field, msgs in exc.message_dict.items():
                 self.add_error(field if field in self.fields else None, msgs)
@@ -145,11 +157,17 @@ class AgentBulkEditForm(BulkEditForm):
     lock_days = forms.IntegerField(label=_("锁定天数"), min_value=0)
     screen_pop_url = forms.CharField(label=_("第三方弹屏地址"), max_length=500)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.user is not None and not self.user.is_enterprise_admin:
+            for name in services.PRIVILEGE_FIELDS:
+                del self.fields[name]
+
     def refusal(self, objs):
         changes = self.changes()
         for obj in objs:
             try:
-                services.agent_check_update(obj, changes)
+                services.agent_check_update(obj, changes, self.user)
             except ValidationError as exc:
                 return f"{obj.number}: " + "; ".join(m for msgs in exc.message_dict.values() for m in msgs)
         return None
@@ -198,12 +216,7 @@ class RoleForm(TenantModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from callcenter.accounts.backends import ENTERPRISE_APPS
-
-        self.fields["permissions"].queryset = self.fields["permissions"].queryset.filter(
-            content_type__app_label__in=ENTERPRISE_APPS).exclude(codename__in=[
-                "add_enterprise", "delete_enterprise", "change_enterprise"]).select_related("content_type").order_by(
-            "content_type__app_label", "content_type__model", "codename")
+        self.fields["permissions"].queryset = assignable_permissions()
 
     def clean_name(self):
         name = self.cleaned_data["name"]

@@ -37,7 +37,6 @@ class AgentBatchImporter(Importer):
             raise ValidationError(_("坐席号：%(num)s 不存在") % {"num": number})
         if number in self.seen:
             raise ValidationError(_("坐席号：%(num)s 在文件中重复") % {"num": number})
-        self.seen.add(number)
         return agent
 
     @abstractmethod
@@ -46,7 +45,10 @@ class AgentBatchImporter(Importer):
 
     def validate_row(self, values):
         agent = self.agent(values)
-        return agent, self.value(values)
+        value = self.value(values)
+        # Only a row that is saved claims its number; a rejected row leaves it free.
+        self.seen.add(agent.number)
+        return agent, value
 
     def save(self, items) -> int:
         entries = []

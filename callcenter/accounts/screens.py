@@ -58,7 +58,7 @@ class AgentScreen(Screen):
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
         changes["third_party_password"] = form.cleaned_data.get("third_party_password", "")
         # The service compares against the stored row, not the form-mutated instance.
-        return services.agent_update(agent=Agent.objects.get(pk=obj.pk), changes=changes)
+        return services.agent_update(agent=Agent.objects.get(pk=obj.pk), changes=changes, actor=request.user)
 
     def delete_refusal(self, request, obj):
         if obj.pk == request.user.pk:

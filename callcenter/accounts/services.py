@@ -20,6 +20,7 @@ from callcenter.accounts.models import Agent, CallerId, Department, Role, login_
 from callcenter.accounts.related import related_data
 from callcenter.core import audit
 from callcenter.core.choices import DataScope
+from callcenter.core.context import current
 from callcenter.core.models import Enterprise
 
 TEMP_HASHER = "argon2tmp"  # see hashers.py: one-time codes that must be changed at next login
@@ -156,7 +157,7 @@ class CreatedAgents:
 
 @transaction.atomic
 def agents_create_range(*, enterprise: Enterprise, start, end=None, defaults: dict | None = None,
-                        password: str | None = None) -> CreatedAgents:
+                        password: str | None = None, actor: Agent | None = None) -> CreatedAgents:
     """Add one agent or a range (e.g. 801-850) sharing `defaults`.
 
     Each new agent gets a random 6-digit password (or `password` when given) and must
@@ -169,6 +170,7 @@ def agents_create_range(*, enterprise: Enterprise, start, end=None, defaults: di
     if taken:
         refuse("start", _("以下坐席号已存在：%(nums)s") % {"nums": ", ".join(sorted(taken))})
     defaults = _check_defaults(enterprise, defaults or {})
+    check_privilege_grant(actor, None, defaults)
     name_prefix = defaults.pop("name", "")
     passwords: dict[str, str] = {}
     agents = []
@@ -190,8 +192,28 @@ def agents_create_range(*, enterprise: Enterprise, start, end=None, defaults: di
     return CreatedAgents(agents, passwords)
 
 
-def agent_check_update(agent: Agent, changes: dict) -> None:
+# Fields that decide what an agent may see and do. Only the administrator sets them, so
+# nobody can widen their own (or a friend's) access: a supervisor allowed to edit agents
+# could otherwise give themselves scope "all" or a stronger role.
+PRIVILEGE_FIELDS = ("role", "data_scope")
+
+
+def check_privilege_grant(actor: Agent | None, agent: Agent | None, changes: dict) -> None:
+    if actor is None or actor.is_enterprise_admin or actor.is_superuser:
+        return
+    for field in PRIVILEGE_FIELDS:
+        if field not in changes:
+            continue
+        current = getattr(agent, field) if agent is not None else Agent._meta.get_field(field).get_default()
+        if changes[field] != current:
+            refuse(field, _("只有企业管理员可以设置角色和数据范围"))
+    if agent is not None and agent.pk == actor.pk and changes.get("agent_type", agent.agent_type) != agent.agent_type:
+        refuse("agent_type", _("不能修改自己的坐席类型"))
+
+
+def agent_check_update(agent: Agent, changes: dict, actor: Agent | None = None) -> None:
     """Rules for editing an agent; raises ServiceError naming the field."""
+    check_privilege_grant(actor, agent, changes)
     new_type = changes.get("agent_type", agent.agent_type)
     if agent.is_protected_admin and new_type != AgentType.ADMIN:
         refuse("agent_type", _("800 是企业管理员，不能禁用或更改类型"))
@@ -209,8 +231,8 @@ def agent_check_update(agent: Agent, changes: dict) -> None:
             node = node.supervisor
 
 
-def agent_update(*, agent: Agent, changes: dict) -> Agent:
-    agent_check_update(agent, changes)
+def agent_update(*, agent: Agent, changes: dict, actor: Agent | None = None) -> Agent:
+    agent_check_update(agent, changes, actor)
     before = audit.snapshot(agent)
     for name, value in changes.items():
         setattr(agent, name, value)
@@ -221,7 +243,14 @@ def agent_update(*, agent: Agent, changes: dict) -> Agent:
 
 
 def agent_reset_password(*, agent: Agent) -> str:
-    """A new random 6-digit password, shown once; the agent must change it at next login."""
+    """A new random 6-digit password, shown once; the agent must change it at next login.
+
+    Nobody else of the enterprise may reset the administrator's (800) password: whoever
+    could would sign in as the administrator and hold every permission.
+    """
+    actor = current().actor
+    if agent.is_protected_admin and getattr(actor, "enterprise_id", None) is not None and actor.pk != agent.pk:
+        refuse("agent", _("800 是企业管理员，只有管理员本人可以修改其密码"))
     password = random_digits()
     before = audit.snapshot(agent)
     agent.password = make_password(password, hasher=TEMP_HASHER)

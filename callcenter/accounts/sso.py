@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
@@ -24,21 +25,34 @@ def issue(agent: Agent) -> tuple[str, int]:
     return reverse("accounts:sso_login", args=[token]), settings.CALLCENTER["SSO_LINK_SECONDS"]
 
 
-def consume(token: str) -> tuple[Agent | None, str]:
-    """The agent the link signs in, or None and why not."""
+@dataclass
+class SsoResult:
+    agent: Agent | None  # signed in, or None
+    reason: str = ""  # why not
+    named: Agent | None = None  # the agent a genuine but refused link names (for the login log)
+
+
+def _agent(pk) -> Agent | None:
+    return Agent.objects.select_related("enterprise").filter(pk=pk).first()
+
+
+def consume(token: str) -> SsoResult:
+    """Sign in with a one-time link, or say why not."""
     max_age = settings.CALLCENTER["SSO_LINK_SECONDS"]
     try:
         data = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.SignatureExpired:
-        return None, _("登录链接已过期，请用密码登录")
+        # The signature is genuine, only too old: the agent it names gets the failure in its log.
+        data = signing.loads(token, salt=SALT)
+        return SsoResult(None, _("登录链接已过期，请用密码登录"), _agent(data.get("a")))
     except signing.BadSignature:
-        return None, _("登录链接无效，请用密码登录")
+        return SsoResult(None, _("登录链接无效，请用密码登录"))
     with transaction.atomic():
         used = SsoLink.objects.filter(agent_id=data.get("a"), nonce=data.get("n"), used_at__isnull=True).update(
             used_at=timezone.now())
+    agent = _agent(data.get("a"))
     if not used:
-        return None, _("登录链接已使用过，请用密码登录")
-    agent = Agent.objects.select_related("enterprise").filter(pk=data["a"]).first()
+        return SsoResult(None, _("登录链接已使用过，请用密码登录"), agent)
     if agent is None or not agent.is_active:
-        return None, _("坐席已禁用，不能登录")
-    return agent, ""
+        return SsoResult(None, _("坐席已禁用，不能登录"), agent)
+    return SsoResult(agent)

@@ -111,9 +111,14 @@ def password_change(request):
 
 def sso_login(request, token: str):
     """L1: open a one-time link issued to the agent client."""
-    agent, reason = sso.consume(token)
+    result = sso.consume(token)
+    agent = result.agent
     if agent is None:
-        messages.error(request, reason)
+        named = result.named
+        if named is not None:
+            write_login_log(request, enterprise=named.enterprise, agent=named, number=named.number,
+                            result=LoginResult.BAD_LINK, channel=LoginChannel.SSO)
+        messages.error(request, result.reason)
         return redirect("accounts:login")
     login(request, agent, backend="callcenter.accounts.backends.AgentBackend")
     write_login_log(request, enterprise=agent.enterprise, agent=agent, number=agent.number,
@@ -128,11 +133,11 @@ class AgentAddView(ScreenView):
     action = "add"
 
     def get(self, request):
-        form = AgentRangeForm(enterprise=request.user.enterprise)
+        form = AgentRangeForm(enterprise=request.user.enterprise, user=request.user)
         return render(request, "accounts/agent_add.html", self.base_context(form=form, title=_("添加坐席")))
 
     def post(self, request):
-        form = AgentRangeForm(request.POST, enterprise=request.user.enterprise)
+        form = AgentRangeForm(request.POST, enterprise=request.user.enterprise, user=request.user)
         if form.is_valid() and form.save():
             result = form.result
             messages.success(request, _("已添加 %(n)s 个坐席") % {"n": len(result.agents)})
@@ -152,7 +157,11 @@ class AgentResetPasswordView(ScreenView):
 
     def post(self, request, pk):
         agent = self.get_object(pk)
-        password = services.agent_reset_password(agent=agent)
+        try:
+            password = services.agent_reset_password(agent=agent)
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+            return redirect(agent_screen.url_name("detail"), pk=agent.pk)
         return render(request, "accounts/agent_reset_password.html", self.base_context(
             object=agent, password=password, title=_("重置密码")))
 

@@ -10,7 +10,7 @@ from django.db import models
 
 from callcenter.core.choices import AuditAction
 from callcenter.core.context import current
-from callcenter.core.models import AuditLog
+from callcenter.core.models import AuditLog, Enterprise
 
 SECRET_FIELDS = {"password", "third_party_password", "key_hash"}
 
@@ -45,8 +45,10 @@ def diff(before: dict, after: dict) -> dict:
 def _entry(obj, action, changes, channel=None) -> AuditLog:
     ctx = current()
     actor = ctx.actor
+    # An enterprise's own settings belong to that enterprise's log.
+    enterprise_id = obj.pk if isinstance(obj, Enterprise) else getattr(obj, "enterprise_id", None)
     return AuditLog(
-        enterprise_id=getattr(obj, "enterprise_id", None),
+        enterprise_id=enterprise_id,
         actor=actor,
         actor_label=str(actor) if actor is not None else "",
         ip=ctx.ip,

@@ -35,5 +35,11 @@ def acting(**changes):
         _current.reset(token)
 
 
+def set_actor(actor) -> None:
+    """Name the actor for the rest of the request: API tokens authenticate inside the view,
+    after RequestContextMiddleware has run (which restores the outer context at the end)."""
+    _current.set(replace(_current.get(), actor=actor))
+
+
 def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None

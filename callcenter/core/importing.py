@@ -93,11 +93,16 @@ class Importer(ABC):
         return buf.getvalue()
 
 
+def too_large_message(limit: int) -> str:
+    size = f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{max(1, limit // 1024)} KB"
+    return _("文件超过 %(size)s 的上限") % {"size": size}
+
+
 def check_file(data: bytes, name: str = "") -> None:
     """Refuse what is not a readable xlsx before touching any row."""
     limit = settings.CALLCENTER["IMPORT_MAX_BYTES"]
     if len(data) > limit:
-        raise FileRejected({"file": [_("文件超过 %(mb)s MB 的上限") % {"mb": limit // (1024 * 1024)}]})
+        raise FileRejected({"file": [too_large_message(limit)]})
     if not data:
         raise FileRejected({"file": [_("文件是空的")]})
     if not data.startswith(b"PK\x03\x04"):

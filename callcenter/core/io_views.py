@@ -17,7 +17,14 @@ from callcenter.core import tasks
 from callcenter.core.choices import Channel, JobKind, JobStatus
 from callcenter.core.context import acting, client_ip
 from callcenter.core.exporting import export_to_file
-from callcenter.core.importing import FileRejected, check_file, failure_report, read_rows, run_import
+from callcenter.core.importing import (
+    FileRejected,
+    check_file,
+    failure_report,
+    read_rows,
+    run_import,
+    too_large_message,
+)
 from callcenter.core.models import Job
 from callcenter.core.views import ScreenView
 
@@ -88,7 +95,7 @@ class ImportView(ScreenView):
         upload = form.cleaned_data["file"]
         limit = settings.CALLCENTER["IMPORT_MAX_BYTES"]
         if upload.size > limit:
-            form.add_error("file", _("文件超过 %(mb)s MB 的上限") % {"mb": limit // (1024 * 1024)})
+            form.add_error("file", too_large_message(limit))
             return self.show(request, form, status=400)
         data = upload.read()
         key = form.cleaned_data["importer"]

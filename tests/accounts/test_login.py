@@ -269,6 +269,8 @@ def test_sso_link_signs_in_once(ent):
     assert signed_in_as(again) is None
     assert "登录链接已使用过" in follow_message(again, r)
     assert len(logs(agent, result="success")) == 1
+    # the refused reuse is in the agent's login log
+    assert [(x.channel, x.result) for x in logs(agent, result="bad_link")] == [("sso", "bad_link")]
 
 
 def test_sso_forged_token_is_refused(ent):
@@ -294,7 +296,8 @@ def test_sso_expired_link_is_refused(ent):
         r = c.get(path)
     assert signed_in_as(c) is None
     assert "登录链接已过期" in follow_message(c, r)
-    assert not logs(ent["agent"])
+    # a genuine but expired link is logged as a failure of the agent it names
+    assert [(x.channel, x.result) for x in logs(ent["agent"])] == [("sso", "bad_link")]
 
 
 def test_sso_link_of_disabled_agent_is_refused(ent):
