@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "callcenter.core.context_processors.navigation",
+                "callcenter.pbx.context_processors.pending_changes",
             ],
         },
     },
@@ -188,6 +189,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"ConfigApplyStatusEnum": "callcenter.pbx.choices.ApplyStatus"},
 }
 
 # --- application limits -------------------------------------------------------------
@@ -202,6 +204,26 @@ CALLCENTER = {
     "EXPORT_SHEET_ROWS": 1_000_000,
     "SSO_LINK_SECONDS": 60,
     "PAGE_SIZE": 50,
+}
+
+# --- the PBX (Asterisk, or the simulated one) ----------------------------------------
+# Generated pjsip/queues/extensions files go under CONFIG_DIR (see docs/asterisk.md);
+# AMI reloads them, ARI carries call control.
+PBX = {
+    "CONFIG_DIR": Path(env_str("CALLCENTER_PBX_CONFIG_DIR", str(VAR_DIR / "asterisk"))),
+    # Where Asterisk sees MEDIA_ROOT (prompts are played from there); same path by default.
+    "SOUNDS_DIR": env_str("CALLCENTER_PBX_SOUNDS_DIR", str(MEDIA_ROOT)),
+    "AMI_HOST": env_str("CALLCENTER_PBX_AMI_HOST", "127.0.0.1"),
+    "AMI_PORT": env_int("CALLCENTER_PBX_AMI_PORT", 5038),
+    "AMI_USER": env_str("CALLCENTER_PBX_AMI_USER", "callcenter"),
+    "AMI_SECRET": env_str("CALLCENTER_PBX_AMI_SECRET", "callcenter"),
+    "AMI_TIMEOUT": env_int("CALLCENTER_PBX_AMI_TIMEOUT", 10),
+    "ARI_URL": env_str("CALLCENTER_PBX_ARI_URL", "http://127.0.0.1:8088"),
+    "ARI_USER": env_str("CALLCENTER_PBX_ARI_USER", "callcenter"),
+    "ARI_PASSWORD": env_str("CALLCENTER_PBX_ARI_PASSWORD", "callcenter"),
+    "APP": env_str("CALLCENTER_PBX_APP", "callcenter"),
+    # Releases of the generated configuration kept on disk (the active one always is).
+    "KEEP_RELEASES": env_int("CALLCENTER_PBX_KEEP_RELEASES", 10),
 }
 
 LOGGING = {

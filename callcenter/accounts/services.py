@@ -42,10 +42,13 @@ DEFAULT_ROLES = {
         "坐席班长：管理下级坐席，查看登录日志",
         DataScope.SUBORDINATES,
         ["accounts.view_agent", "accounts.change_agent", "accounts.reset_password_agent", "accounts.export_agent",
-         "accounts.view_loginlog", "accounts.export_loginlog", "accounts.view_department", "accounts.view_callerid"],
+         "accounts.view_loginlog", "accounts.export_loginlog", "accounts.view_department", "accounts.view_callerid",
+         "calls.view_cdr", "calls.export_cdr", "calls.view_missedcall", "calls.export_missedcall"],
     ),
-    "坐席": ("普通坐席：查看本人登录日志", DataScope.OWN, ["accounts.view_loginlog"]),
-    "普通员工": ("普通员工：可用网页查看报表和工单", DataScope.OWN, ["accounts.view_loginlog"]),
+    "坐席": ("普通坐席：查看本人登录日志、通话详单和漏接", DataScope.OWN,
+           ["accounts.view_loginlog", "calls.view_cdr", "calls.view_missedcall"]),
+    "普通员工": ("普通员工：可用网页查看报表和工单", DataScope.OWN,
+             ["accounts.view_loginlog", "calls.view_cdr", "calls.view_missedcall"]),
 }
 
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from callcenter.accounts.choices import AgentType, LoginResult
 from callcenter.accounts.models import Agent, CallerId, Department, LoginLog, Role
-from callcenter.core.tables import BadgeColumn
+from callcenter.core.tables import BadgeColumn, DateTimeColumn
 
 
 class AgentTable(tables.Table):
@@ -28,7 +28,7 @@ class AgentTable(tables.Table):
     remark2 = tables.Column(verbose_name=_("备注2"))
     remark3 = tables.Column(verbose_name=_("备注3"))
     remark4 = tables.Column(verbose_name=_("备注4"))
-    created_at = tables.DateTimeColumn(verbose_name=_("创建时间"), format="Y-m-d H:i")
+    created_at = DateTimeColumn(verbose_name=_("创建时间"), format="Y-m-d H:i")
 
     class Meta:
         model = Agent
@@ -49,7 +49,7 @@ class DepartmentTable(tables.Table):
 
 class CallerIdTable(tables.Table):
     number = tables.Column(verbose_name=_("外显号码"))
-    created_at = tables.DateTimeColumn(verbose_name=_("添加时间"), format="Y-m-d H:i")
+    created_at = DateTimeColumn(verbose_name=_("添加时间"), format="Y-m-d H:i")
 
     class Meta:
         model = CallerId
@@ -66,7 +66,7 @@ class RoleTable(tables.Table):
 
 
 class LoginLogTable(tables.Table):
-    at = tables.DateTimeColumn(verbose_name=_("时间"), format="Y-m-d H:i:s")
+    at = DateTimeColumn(verbose_name=_("时间"), format="Y-m-d H:i:s")
     number = tables.Column(verbose_name=_("坐席号"))
     agent = tables.Column(verbose_name=_("坐席"), accessor="agent__name", default="")
     ip = tables.Column(verbose_name=_("IP地址"))

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401 - screens add their paths below
+from django.urls import path
+
+from callcenter.calls import screens, views
 
 app_name = "calls"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("cdrs/<int:pk>/recording/", views.cdr_recording, name="cdr_recording"),
+    *screens.cdr_screen.get_urls(),
+    *screens.missed_call_screen.get_urls(),
+]

@@ -3,7 +3,57 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+
+
+def _attrs_html(attrs: dict) -> str:
+    """Django's widgets/attrs.html, in Python."""
+    out = []
+    for name, value in attrs.items():
+        if value is False:
+            continue
+        out.append(f" {conditional_escape(name)}" if value is True
+                   else f' {conditional_escape(name)}="{conditional_escape(str(value))}"')
+    return "".join(out)
+
+
+class FastSelect(forms.Select):
+    """A <select> whose options are rendered in Python rather than one template include each.
+
+    Same HTML as Django's select.html + select_option.html (same selection rule: the first
+    option whose value matches), but a list of 1,000 agents renders in a few milliseconds
+    instead of ~45 ms, and list screens show such lists in their filter bar on every page
+    (see bench/: login-log list).
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        if self.allow_multiple_selected or self.option_inherits_attrs:
+            return super().render(name, value, attrs, renderer)
+        wanted = set(self.format_value(value))
+        esc = conditional_escape
+        parts = [f'<select name="{esc(name)}"{_attrs_html(self.build_attrs(self.attrs, attrs))}>']
+        has_selected = False
+        for option_value, option_label in self.choices:
+            if option_value is None:
+                option_value = ""
+            if isinstance(option_label, list | tuple):
+                group, options = option_value, option_label
+            else:
+                group, options = None, [(option_value, option_label)]
+            if group:
+                parts.append(f'\n  <optgroup label="{esc(group)}">')
+            for sub_value, sub_label in options:
+                text = str(sub_value)
+                selected = not has_selected and text in wanted
+                has_selected |= selected
+                parts.append(f'\n  <option value="{esc(text)}"{" selected" if selected else ""}>{esc(sub_label)}'
+                             f"</option>\n")
+            if group:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped
 
 
 def bootstrapify(form: forms.BaseForm) -> forms.BaseForm:
@@ -15,6 +65,8 @@ def bootstrapify(form: forms.BaseForm) -> forms.BaseForm:
         elif isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
             continue
         elif isinstance(widget, forms.Select):
+            if type(widget) is forms.Select:  # not SelectMultiple, NullBooleanSelect ...: same state, faster render
+                widget.__class__ = FastSelect
             css = "form-select form-select-sm"
         else:
             css = "form-control form-control-sm"

@@ -10,3 +10,4 @@ class TelephonyConfig(AppConfig):
         from callcenter.accounts.backends import register_enterprise_app
 
         register_enterprise_app(self.label)
+        from callcenter.telephony import screens  # noqa: F401 - registers the screens and their menu entries

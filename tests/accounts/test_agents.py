@@ -667,3 +667,21 @@ def test_bad_cursor_falls_back_to_first_page(ent, as_user):
     c = as_user(ent["admin"])
     first = row_pks(c.get("/accounts/agents/"))
     assert row_pks(c.get("/accounts/agents/", {"after": "!!garbage!!"})) == first
+
+
+def test_number_range_filter_compares_numbers_not_text(ent, as_user):
+    from tests.conftest import make_agent
+
+    make_agent(ent["enterprise"], "1000")
+    make_agent(ent["enterprise"], "0999")
+    html = as_user(ent["admin"]).get("/accounts/agents/?number_from=900&number_to=999&per_page=100").content.decode()
+    cells = re.findall(r"<td><span class=\"cell\"[^>]*>(\d{3,4})</span></td>", html)
+    assert "1000" not in cells and "0999" not in cells
+    html = as_user(ent["admin"]).get("/accounts/agents/?number_from=1000").content.decode()
+    assert re.findall(r"<td><span class=\"cell\"[^>]*>(\d{3,4})</span></td>", html)[:1] == ["1000"]
+
+
+def test_agent_type_is_shown_as_a_coloured_badge(ent, as_user):
+    html = as_user(ent["admin"]).get("/accounts/agents/").content.decode()
+    assert '<span class="badge text-bg-danger">企业管理员</span>' in html
+    assert '<span class="badge text-bg-info">普通员工</span>' in html

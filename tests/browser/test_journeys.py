@@ -152,7 +152,7 @@ def test_pages_do_not_scroll_horizontally(browser, live_server, enterprise, resu
     agent.remark1 = "备注很长很长的一段说明文字，用来检验表格在窄屏上的表现" * 2
     agent.save()
     LoginLog.objects.bulk_create([
-        LoginLog(enterprise=e, agent=agent, number="801", ip="203.0.113.%d" % i, channel="web",
+        LoginLog(enterprise=e, agent=agent, number="801", ip=f"203.0.113.{i}", channel="web",
                  user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",
                  result=LoginResult.SUCCESS if i % 3 else LoginResult.BAD_PASSWORD)
         for i in range(80)])

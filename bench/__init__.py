@@ -1,0 +1,89 @@
+"""Benchmarks of the callcenter back office: `make bench`, i.e. `python -m bench`.
+
+Each benchmark runs against a dedicated database (a file under var/bench/ for SQLite, a
+fresh `callcenter_bench` database for PostgreSQL), never the development or test one, and
+writes one JSON record per measurement to bench/results/<name>-<db>.json. Those records
+are committed as the record of the last measurement (machine and load average included).
+
+Budgets:
+  loginlog-list-*           p95 of GET /accounts/loginlogs/ over 1,000,000 rows   <= 100 ms
+  agents-add-1000           median of 3 runs of agents_create_range (1,000 agents) <= 5 s
+  import-rename-5000        batch rename of 5,000 agents from the Excel template  <= 10 s
+  import-department-5000    batch department move of 5,000 agents                  <= 10 s
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+VAR_DIR = ROOT / "var" / "bench"
+DEFAULT_ROWS = 1_000_000
+POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+POSTGRES_DB = "callcenter_bench"
+
+
+def p95(samples: list[float]) -> float:
+    """Nearest-rank 95th percentile: with 20 samples, the second largest."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def machine_info(db_version: str = "") -> dict:
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "db_version": db_version,
+        # Other work on the machine skews the figures; the load average says how much there was.
+        "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def write_result(record: dict) -> Path:
+    """One file per benchmark and database; written whole or not at all."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    record = {**record, "date": datetime.now(UTC).isoformat(timespec="seconds")}
+    path = RESULTS_DIR / f"{record['name']}-{record['db']}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def latency_record(name: str, db: str, samples_ms: list[float], budget_ms: float, **extra) -> dict:
+    value = p95(samples_ms)
+    return {
+        "name": name, "db": db, "runs": len(samples_ms),
+        "median_ms": round(statistics.median(samples_ms), 2), "p95_ms": round(value, 2),
+        "min_ms": round(min(samples_ms), 2), "max_ms": round(max(samples_ms), 2),
+        "budget": f"p95 <= {budget_ms:g} ms", "budget_ms": budget_ms, "within_budget": value <= budget_ms,
+        **extra,
+    }
+
+
+def duration_record(name: str, db: str, samples_s: list[float], budget_s: float, **extra) -> dict:
+    value = statistics.median(samples_s)
+    return {
+        "name": name, "db": db, "runs": len(samples_s),
+        "median_s": round(value, 3), "samples_s": [round(s, 3) for s in samples_s],
+        "budget": f"median <= {budget_s:g} s", "budget_s": budget_s, "within_budget": value <= budget_s,
+        **extra,
+    }
+
+
+def summary_line(record: dict) -> str:
+    if "p95_ms" in record:
+        figure = f"p95 {record['p95_ms']:8.1f} ms  (median {record['median_ms']:.1f} ms)"
+    else:
+        figure = f"median {record['median_s']:6.2f} s  (runs {', '.join(f'{s:.2f}' for s in record['samples_s'])})"
+    verdict = "ok  " if record["within_budget"] else "OVER"
+    return f"{record['name']:<26} {record['db']:<9} {verdict} {figure:<48} budget {record['budget']}"

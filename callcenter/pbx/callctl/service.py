@@ -1,0 +1,567 @@
+"""Call control: the `callctl` process hosting the pure call logic over ARI.
+
+Every inbound call (Stasis args `inbound,<enterprise>,<did>,<trunk>`) and every test
+dial runs here. Events from ARI become events of the pure state machines (logic/flow.py,
+logic/ivr.py); their commands become ARI requests. Call control writes CDRs, recordings,
+missed calls, live channels and agent states through callcenter.calls.services, and the
+test-dial event log (CallEvent) that the flow page shows live.
+
+Database work runs in one worker thread (sync_to_async, thread-sensitive), so the
+asyncio loop never blocks on the ORM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from callcenter.calls import services as calls
+from callcenter.calls.choices import AgentStatus, CallDirection, ChannelKind
+from callcenter.pbx.asterisk.ari import AriClient, AriError, Event
+from callcenter.pbx.asterisk.render import parse_stasis_args
+from callcenter.pbx.callctl import dbconfig
+from callcenter.pbx.callctl.logic import base
+from callcenter.pbx.callctl.logic.flow import FlowMachine
+from callcenter.pbx.callctl.logic.groups import candidates_for
+from callcenter.pbx.callctl.logic.ivr import IvrWalker
+from callcenter.pbx.callctl.logic.routing import route_inbound
+from callcenter.pbx.choices import CommandKind, CommandStatus
+from callcenter.pbx.models import CallEvent, PbxCommand
+
+log = logging.getLogger(__name__)
+
+AGENT_RING_SECONDS = 20
+
+
+def db(func):
+    """Run ORM code off the event loop, in the single database thread."""
+
+    def run(*args, **kwargs):
+        close_old_connections()
+        return func(*args, **kwargs)
+
+    return sync_to_async(run, thread_sensitive=True)
+
+
+@dataclass
+class AgentLeg:
+    channel_id: str
+    agent_id: int | None
+    extension: str
+    record: bool = False
+    up: bool = False
+
+
+@dataclass
+class Call:
+    """One customer leg and what runs on it (a flow machine or an IVR walker)."""
+
+    key: str  # the customer channel id = CDR call id
+    enterprise_id: int
+    code: str
+    machine: FlowMachine | IvrWalker | None = None
+    kind: str = "inbound"  # inbound | test
+    caller: str = ""
+    command_id: int | None = None
+    group: object | None = None  # GroupConfig of a flow's transfer
+    group_name: str = ""
+    candidates: list = field(default_factory=list)
+    dial_targets: list = field(default_factory=list)
+    agent_leg: AgentLeg | None = None
+    bridge_id: str | None = None
+    playbacks: dict[str, int] = field(default_factory=dict)  # ARI playback id -> logic play id
+    logic_playbacks: dict[int, str] = field(default_factory=dict)
+    timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    rang_agent_ids: list[int] = field(default_factory=list)
+    answered: bool = False
+    ended: bool = False
+    in_queue: str = ""
+
+
+class CallControl:
+    def __init__(self, ari: AriClient, *, app: str | None = None, time_scale: float = 1.0,
+                 command_poll_seconds: float = 0.3, seed: int | None = None):
+        self.ari = ari
+        self.app = app or settings.PBX["APP"]
+        self.time_scale = time_scale
+        self.command_poll_seconds = command_poll_seconds
+        self.calls: dict[str, Call] = {}  # by customer channel id
+        self.agent_legs: dict[str, Call] = {}  # agent channel id -> the call it serves
+        self.busy_agents: set[int] = set()
+        self.rng = random.Random(seed)  # noqa: S311 - call distribution, not security
+        self.stopping = asyncio.Event()
+        self.handled_events = 0
+
+    # --- process ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        events = asyncio.create_task(self._event_loop(), name="ari-events")
+        commands = asyncio.create_task(self._command_loop(), name="commands")
+        await self.stopping.wait()
+        for task in (events, commands):
+            task.cancel()
+        for task in (events, commands):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def _event_loop(self) -> None:
+        async for event in self.ari.events():
+            try:
+                await self.on_event(event)
+            except Exception:  # one bad call must not stop call control for everyone
+                log.exception("callctl: failed on %s", event.type)
+            self.handled_events += 1
+
+    async def _command_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                for command in await db(claim_commands)():
+                    asyncio.create_task(self.run_command(command))
+            except Exception:
+                log.exception("callctl: command poll failed")
+            await asyncio.sleep(self.command_poll_seconds)
+
+    # --- events ---------------------------------------------------------------------------------
+    async def on_event(self, ev: Event) -> None:
+        channel = ev.channel
+        cid = channel.id if channel else ""
+        if ev.type == "StasisStart":
+            await self._stasis_start(ev)
+        elif ev.type == "ChannelDtmfReceived" and cid in self.calls:
+            call = self.calls[cid]
+            await self.log_event(call, "key", ev.digit)
+            await self.feed(call, base.Dtmf(ev.digit))
+        elif ev.type == "PlaybackFinished" and ev.playback is not None:
+            target = ev.playback.target_uri.removeprefix("channel:")
+            call = self.calls.get(target)
+            if call and ev.playback.id in call.playbacks:
+                play_id = call.playbacks.pop(ev.playback.id)
+                call.logic_playbacks.pop(play_id, None)
+                await self.log_event(call, "prompt_played", ev.playback.media_uri)
+                await self.feed(call, base.PlaybackFinished(play_id))
+        elif ev.type == "ChannelStateChange" and cid in self.calls:
+            call = self.calls[cid]
+            if channel.state == "Ringing":
+                await self.log_event(call, "ringing", "")
+        elif ev.type == "ChannelDestroyed":
+            await self._destroyed(ev)
+
+    async def _stasis_start(self, ev: Event) -> None:
+        channel = ev.channel
+        args = list(ev.args)
+        role = args[0] if args else ""
+        if role == "agent" and len(args) >= 2:
+            call = self.calls.get(args[1])
+            if call is None or call.ended:
+                await self._hangup(channel.id)
+                return
+            await self._agent_answered(call, channel.id)
+        elif role == "testdial" and channel.id in self.calls:
+            call = self.calls[channel.id]
+            call.answered = True
+            now = timezone.now()
+            await db(calls.cdr_answer)(call_id=call.key, answered_at=now)
+            await self.log_event(call, "answered", "")
+            await self.feed(call, base.Answered())
+        elif role == "inbound":
+            await self._inbound(ev)
+        elif role == "internal":
+            # An agent dialled an extension: connect it like an IVR's direct dial.
+            await self._internal(ev)
+        else:
+            log.info("callctl: StasisStart with unknown args %s; hanging up", args)
+            await self._hangup(channel.id)
+
+    async def _destroyed(self, ev: Event) -> None:
+        cid = ev.channel.id
+        cause = ev.cause if ev.cause is not None else base.CAUSE_NORMAL
+        await db(calls.live_channel_remove)(channel_ids=[cid])
+        if cid in self.agent_legs:
+            call = self.agent_legs.pop(cid)
+            await self._agent_leg_gone(call, cid, cause)
+            return
+        call = self.calls.get(cid)
+        if call is None:
+            return
+        if not call.answered and call.kind == "test":
+            await self.log_event(call, "hangup", f"{cause} {ev.cause_txt}".strip())
+            await self._finish(call, cause, outcome="no_answer")
+            return
+        await self.log_event(call, "hangup", f"{cause} {ev.cause_txt}".strip())
+        call.ended = True
+        if call.machine is not None:
+            await self.feed(call, base.Hangup(cause))
+        await self._finish(call, cause)
+
+    # --- inbound ------------------------------------------------------------------------------
+    async def _inbound(self, ev: Event) -> None:
+        channel = ev.channel
+        entry = parse_stasis_args(ev.args)
+        code, did, trunk = entry.enterprise, entry.target, entry.trunk
+        ctx = await db(dbconfig.inbound_context)(code, trunk) if entry.kind == "inbound" else None
+        if ctx is None:
+            await self._hangup(channel.id, reason_code=base.CAUSE_UNALLOCATED)
+            return
+        caller = channel.caller.number if channel.caller else ""
+        call = Call(key=channel.id, enterprise_id=ctx.enterprise_id, code=ctx.code, caller=caller)
+        self.calls[channel.id] = call
+        now = timezone.now()
+        await db(calls.cdr_open)(enterprise_id=ctx.enterprise_id, call_id=channel.id, direction=CallDirection.IN,
+                                 started_at=now, caller=caller, callee=did, did=did, trunk_id=ctx.trunk_id)
+        await db(calls.live_channel_upsert)(enterprise_id=ctx.enterprise_id, channel_id=channel.id,
+                                            kind=ChannelKind.TRUNK, started_at=now, name=channel.name,
+                                            state="Up", caller=caller, callee=did)
+        decision = await db(route_inbound_sync)(ctx, caller, did)
+        if decision.kind == "refuse" or decision.kind == "unrouted":
+            call.ended = True
+            await self._hangup(channel.id, reason_code=decision.cause or base.CAUSE_REJECTED)
+            return
+        with contextlib.suppress(AriError):
+            await self.ari.answer(channel.id)
+        call.answered = True
+        if decision.kind == "ivr":
+            menu = ctx.routing.menus.get(decision.menu_id)
+            call.machine = IvrWalker(menu, last_agent=decision.last_agent)
+            await self.feed(call, base.Answered())
+        elif decision.kind == "extension":
+            await self._dial_extension(call, decision.target, AGENT_RING_SECONDS)
+        elif decision.kind == "group":
+            group = await db(dbconfig.group_by_name)(ctx.enterprise_id, decision.target)
+            call.group, call.group_name = group, decision.target
+            await self._transfer_to_group(call)
+
+    async def _internal(self, ev: Event) -> None:
+        entry = parse_stasis_args(ev.args)
+        code, exten = entry.enterprise, entry.target
+        ctx = await db(dbconfig.inbound_context)(code, "") if entry.kind == "internal" else None
+        if ctx is None:
+            await self._hangup(ev.channel.id, reason_code=base.CAUSE_UNALLOCATED)
+            return
+        caller = ev.channel.caller.number if ev.channel.caller else ""
+        call = Call(key=ev.channel.id, enterprise_id=ctx.enterprise_id, code=code, caller=caller)
+        self.calls[call.key] = call
+        await db(calls.cdr_open)(enterprise_id=ctx.enterprise_id, call_id=call.key,
+                                 direction=CallDirection.INTERNAL, started_at=timezone.now(), caller=caller,
+                                 callee=exten)
+        with contextlib.suppress(AriError):
+            await self.ari.answer(call.key)
+        call.answered = True
+        await self._dial_extension(call, exten, AGENT_RING_SECONDS)
+
+    # --- test dial (测拨) --------------------------------------------------------------------------
+    async def run_command(self, command: PbxCommand) -> None:
+        if command.kind != CommandKind.TEST_DIAL:
+            await db(finish_command)(command.pk, CommandStatus.FAILED, "unknown command")
+            return
+        try:
+            run = await db(dbconfig.flow_run)(command.params["flow_id"])
+        except Exception as exc:
+            await db(finish_command)(command.pk, CommandStatus.FAILED, str(exc)[:200])
+            return
+        number = command.params["number"]
+        if run.trunk_endpoint is None:
+            await db(add_event)(command.enterprise_id, command.pk, "", "failed", "没有可用的外线")
+            await db(finish_command)(command.pk, CommandStatus.FAILED, "no trunk")
+            return
+        channel_id = f"cc-test-{command.pk}-{uuid.uuid4().hex[:8]}"
+        call = Call(key=channel_id, enterprise_id=run.enterprise_id, code=run.code, kind="test", caller=number,
+                    command_id=command.pk, machine=FlowMachine(run.config), group=run.group,
+                    group_name=run.group_name)
+        self.calls[channel_id] = call
+        await db(calls.cdr_open)(enterprise_id=run.enterprise_id, call_id=channel_id, direction=CallDirection.TEST,
+                                 started_at=timezone.now(), caller=run.caller_id, callee=number,
+                                 trunk_id=run.trunk_id, flow_id=run.flow_id, group_name=run.group_name)
+        await db(set_command_call)(command.pk, channel_id)
+        await self.log_event(call, "dialing", number)
+        try:
+            await self.ari.originate(f"PJSIP/{number}@{run.trunk_endpoint}", app=self.app,
+                                     app_args=["testdial", str(command.pk)], caller_id=run.caller_id or None,
+                                     timeout=30, channel_id=channel_id)
+        except AriError as exc:
+            self.calls.pop(channel_id, None)
+            await self.log_event(call, "failed", exc.message if hasattr(exc, "message") else str(exc))
+            await db(calls.cdr_close)(call_id=channel_id, ended_at=timezone.now(), cause=38, outcome="failed")
+            await db(finish_command)(command.pk, CommandStatus.FAILED, str(exc)[:200])
+            return
+        await db(calls.live_channel_upsert)(enterprise_id=run.enterprise_id, channel_id=channel_id,
+                                            kind=ChannelKind.TRUNK, started_at=timezone.now(),
+                                            name=f"PJSIP/{run.trunk_endpoint}", state="Dialing",
+                                            caller=run.caller_id, callee=number)
+
+    # --- the machine's commands -----------------------------------------------------------------
+    async def feed(self, call: Call, event) -> None:
+        if call.machine is None:
+            return
+        for cmd in call.machine.handle(event):
+            await self.execute(call, cmd)
+
+    async def execute(self, call: Call, cmd) -> None:
+        if isinstance(cmd, base.Play):
+            if call.ended:
+                return
+            try:
+                playback = await self.ari.play(call.key, cmd.media, playback_id=f"pb-{uuid.uuid4().hex}")
+            except AriError:
+                await self.feed(call, base.PlaybackFinished(cmd.play_id))
+                return
+            call.playbacks[playback.id] = cmd.play_id
+            call.logic_playbacks[cmd.play_id] = playback.id
+        elif isinstance(cmd, base.StopPlayback):
+            pb = call.logic_playbacks.pop(cmd.play_id, None)
+            if pb:
+                call.playbacks.pop(pb, None)
+                with contextlib.suppress(AriError):
+                    await self.ari.stop_playback(pb)
+        elif isinstance(cmd, base.StartTimer):
+            self._cancel_timer(call, cmd.name)
+            loop = asyncio.get_running_loop()
+            call.timers[cmd.name] = loop.call_later(
+                cmd.seconds * self.time_scale,
+                lambda name=cmd.name: asyncio.ensure_future(self._timer_fired(call, name)))
+        elif isinstance(cmd, base.CancelTimer):
+            self._cancel_timer(call, cmd.name)
+        elif isinstance(cmd, base.TransferToGroup):
+            await self.log_event(call, "transferring", call.group_name)
+            if cmd.ringback and not call.ended:
+                with contextlib.suppress(AriError):
+                    pb = await self.ari.play(call.key, cmd.ringback, playback_id=f"rb-{uuid.uuid4().hex}")
+                    call.playbacks[pb.id] = -1
+            await self._transfer_to_group(call)
+        elif isinstance(cmd, base.CancelTransfer):
+            await self._drop_agent_leg(call)
+        elif isinstance(cmd, base.DialExtension):
+            await self._dial_extension(call, cmd.extension, cmd.ring_seconds)
+        elif isinstance(cmd, base.RememberDefaultIndex):
+            await db(dbconfig.remember_default_index)(cmd.menu_id, cmd.index)
+        elif isinstance(cmd, base.HangupCall):
+            await self._hangup(call.key, reason_code=cmd.cause)
+
+    def _cancel_timer(self, call: Call, name: str) -> None:
+        handle = call.timers.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    async def _timer_fired(self, call: Call, name: str) -> None:
+        if call.timers.pop(name, None) is None or call.ended:
+            return
+        await self.feed(call, base.TimerFired(name))
+
+    # --- agents ---------------------------------------------------------------------------------
+    async def _transfer_to_group(self, call: Call) -> None:
+        group = call.group
+        if group is None:
+            await self._no_agent(call, "no group")
+            return
+        busy = await db(dbconfig.busy_agent_ids)(call.enterprise_id) | self.busy_agents
+        call.candidates = candidates_for(group, idle=lambda agent_id: agent_id not in busy, rng=self.rng)
+        await self._ring_next_candidate(call)
+
+    async def _ring_next_candidate(self, call: Call) -> None:
+        while call.candidates and not call.ended:
+            member = call.candidates.pop(0)
+            if member.agent_id in self.busy_agents:
+                continue
+            ext = await db(dbconfig.resolve_extension)(call.enterprise_id, call.code, member.extension)
+            if ext is None or ext.kind != "agent":
+                continue
+            if await self._ring_agent(call, ext, AGENT_RING_SECONDS):
+                return
+        await self._no_agent(call, "group")
+
+    async def _dial_extension(self, call: Call, extension: str, ring_seconds: int) -> None:
+        ext = await db(dbconfig.resolve_extension)(call.enterprise_id, call.code, extension)
+        if ext is None:
+            await self._no_agent(call, f"no extension {extension}")
+            return
+        if ext.kind == "queue":
+            # app_queue distributes the call from here on; events still reach us (subscribeAll).
+            call.in_queue = ext.queue_name
+            await self.log_event(call, "queue", ext.queue_name)
+            await db(calls.live_channel_upsert)(enterprise_id=call.enterprise_id, channel_id=call.key,
+                                                kind=ChannelKind.QUEUE_WAIT, started_at=timezone.now(),
+                                                caller=call.caller, queue_name=ext.queue_name, state="Up")
+            try:
+                await self.ari.continue_in_dialplan(call.key, context=f"{call.code}-queues", extension=extension,
+                                                    priority=1)
+            except AriError:
+                await self._no_agent(call, "queue")
+            return
+        if ext.agent_id in self.busy_agents:
+            await self._no_agent(call, "busy")
+            return
+        if not await self._ring_agent(call, ext, ring_seconds):
+            await self._no_agent(call, "unreachable")
+
+    async def _ring_agent(self, call: Call, ext, ring_seconds: int) -> bool:
+        leg_id = f"cc-agent-{uuid.uuid4().hex[:12]}"
+        try:
+            await self.ari.originate(f"PJSIP/{ext.endpoint}", app=self.app, app_args=["agent", call.key],
+                                     caller_id=call.caller or None, timeout=ring_seconds, channel_id=leg_id)
+        except AriError:
+            return False
+        call.agent_leg = AgentLeg(leg_id, ext.agent_id, ext.number, record=ext.record)
+        self.agent_legs[leg_id] = call
+        self.busy_agents.add(ext.agent_id)
+        call.rang_agent_ids.append(ext.agent_id)
+        await self.log_event(call, "agent_ringing", ext.number)
+        now = timezone.now()
+        await db(calls.agent_state_set)(enterprise_id=call.enterprise_id, agent_id=ext.agent_id,
+                                        state=AgentStatus.RINGING, since=now, call_id=call.key)
+        await db(calls.live_channel_upsert)(enterprise_id=call.enterprise_id, channel_id=leg_id,
+                                            kind=ChannelKind.EXTENSION, started_at=now, name=f"PJSIP/{ext.endpoint}",
+                                            state="Ringing", caller=call.caller, callee=ext.number,
+                                            agent_id=ext.agent_id)
+        return True
+
+    async def _agent_answered(self, call: Call, leg_id: str) -> None:
+        leg = call.agent_leg
+        if leg is None or leg.channel_id != leg_id:
+            await self._hangup(leg_id)
+            return
+        leg.up = True
+        for name in list(call.timers):
+            self._cancel_timer(call, name)
+        for pb in list(call.playbacks):
+            with contextlib.suppress(AriError):
+                await self.ari.stop_playback(pb)
+        call.playbacks.clear()
+        call.logic_playbacks.clear()
+        bridge = await self.ari.create_bridge(type="mixing")
+        call.bridge_id = bridge.id
+        await self.ari.add_channel(bridge.id, [call.key, leg_id])
+        now = timezone.now()
+        await self.log_event(call, "connected", leg.extension)
+        await db(calls.cdr_answer)(call_id=call.key, answered_at=now, agent_id=leg.agent_id,
+                                   group_name=call.group_name or None)
+        await db(calls.agent_state_set)(enterprise_id=call.enterprise_id, agent_id=leg.agent_id,
+                                        state=AgentStatus.BUSY, since=now, call_id=call.key)
+        await db(calls.live_channel_upsert)(enterprise_id=call.enterprise_id, channel_id=leg_id,
+                                            kind=ChannelKind.EXTENSION, started_at=now, state="Up",
+                                            caller=call.caller, callee=leg.extension, agent_id=leg.agent_id)
+        if call.group is not None and leg.agent_id is not None:
+            await db(dbconfig.remember_group_agent)(call.group.id, leg.agent_id)
+        if leg.record:
+            name = f"{call.code}-{call.key}"
+            with contextlib.suppress(AriError):
+                await self.ari.request("POST", f"/bridges/{bridge.id}/record",
+                                       params={"name": name, "format": "wav", "ifExists": "overwrite"})
+                await db(calls.recording_add)(enterprise_id=call.enterprise_id, call_id=call.key, created_at=now,
+                                              agent_id=leg.agent_id, url=f"ari:{name}")
+        await self.feed(call, base.AgentAnswered(agent=leg.extension))
+
+    async def _agent_leg_gone(self, call: Call, leg_id: str, cause: int) -> None:
+        leg = call.agent_leg
+        if leg is not None and leg.agent_id is not None:
+            self.busy_agents.discard(leg.agent_id)
+            await db(calls.agent_state_set)(enterprise_id=call.enterprise_id, agent_id=leg.agent_id,
+                                            state=AgentStatus.IDLE, since=timezone.now())
+        if leg is None or leg.channel_id != leg_id:
+            return
+        call.agent_leg = None
+        if leg.up:
+            # The agent hung up a connected call: the customer leg ends too.
+            if not call.ended:
+                await self._hangup(call.key)
+            return
+        await self.log_event(call, "agent_no_answer", leg.extension)
+        if call.ended:
+            return
+        if call.candidates:
+            await self._ring_next_candidate(call)
+        else:
+            await self._no_agent(call, "no answer")
+
+    async def _no_agent(self, call: Call, reason: str) -> None:
+        await self.log_event(call, "no_agent", reason)
+        if call.machine is not None:
+            await self.feed(call, base.AgentFailed(reason))
+        elif not call.ended:
+            await self._hangup(call.key)
+
+    async def _drop_agent_leg(self, call: Call) -> None:
+        leg = call.agent_leg
+        if leg is not None:
+            await self._hangup(leg.channel_id)
+
+    async def _hangup(self, channel_id: str, *, reason_code: int | None = None) -> None:
+        with contextlib.suppress(AriError):
+            await self.ari.hangup(channel_id, reason_code=reason_code)
+
+    # --- the end of a call ----------------------------------------------------------------------
+    async def _finish(self, call: Call, cause: int, outcome: str | None = None) -> None:
+        call.ended = True
+        self.calls.pop(call.key, None)
+        for name in list(call.timers):
+            self._cancel_timer(call, name)
+        if call.agent_leg is not None:
+            await self._hangup(call.agent_leg.channel_id)
+        if call.bridge_id:
+            with contextlib.suppress(AriError):
+                await self.ari.destroy_bridge(call.bridge_id)
+        machine = call.machine
+        last_key = machine.last_key if machine is not None else ""
+        if outcome is None and machine is not None and machine.outcome is not None:
+            outcome = str(machine.outcome)
+        await db(calls.cdr_close)(call_id=call.key, ended_at=timezone.now(), cause=cause, last_key=last_key or None,
+                                  outcome=outcome)
+        connected = bool(call.agent_leg and call.agent_leg.up) or (outcome == "connected")
+        # A missed call (漏接): inbound, rang an agent (or found nobody to ring), never connected.
+        # Calls handed to app_queue are the queue's to count.
+        missed = call.kind == "inbound" and not connected and not call.in_queue and (
+            call.rang_agent_ids or outcome in ("no_answer", "no_destination", "abandoned"))
+        if missed:
+            await db(calls.missed_call_add)(enterprise_id=call.enterprise_id, call_id=call.key, caller=call.caller,
+                                            at=timezone.now(), rang_agent_ids=call.rang_agent_ids,
+                                            group_name=call.group_name)
+        if call.command_id is not None:
+            await self.log_event(call, "ended", outcome or "")
+            await db(finish_command)(call.command_id, CommandStatus.DONE, outcome or "")
+
+    async def log_event(self, call: Call, kind: str, detail: str) -> None:
+        if call.command_id is None:
+            return
+        await db(add_event)(call.enterprise_id, call.command_id, call.key, kind, detail)
+
+
+# --- database helpers (sync) ---------------------------------------------------------------------
+
+
+def route_inbound_sync(ctx, caller: str, did: str):
+    return route_inbound(ctx.routing, caller=caller, did=did, tz=ctx.tz,
+                         last_agent_of=lambda number: dbconfig.last_agent_of(ctx.enterprise_id, number))
+
+
+def claim_commands(limit: int = 20) -> list[PbxCommand]:
+    """Pending commands, each claimed by a guarded update so it runs exactly once."""
+    claimed = []
+    for command in PbxCommand.objects.filter(status=CommandStatus.PENDING).order_by("created_at")[:limit]:
+        with transaction.atomic():
+            won = PbxCommand.objects.filter(pk=command.pk, status=CommandStatus.PENDING).update(
+                status=CommandStatus.RUNNING, claimed_at=timezone.now())
+        if won:
+            claimed.append(command)
+    return claimed
+
+
+def finish_command(command_id: int, status: str, result: str) -> None:
+    PbxCommand.objects.filter(pk=command_id).update(status=status, result=result[:200], finished_at=timezone.now())
+
+
+def set_command_call(command_id: int, call_id: str) -> None:
+    PbxCommand.objects.filter(pk=command_id).update(call_id=call_id)
+
+
+def add_event(enterprise_id: int, command_id: int | None, call_id: str, kind: str, detail: str) -> None:
+    CallEvent.objects.create(enterprise_id=enterprise_id, command_id=command_id, call_id=call_id, kind=kind,
+                             detail=(detail or "")[:300])
