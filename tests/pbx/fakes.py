@@ -13,8 +13,7 @@ from pathlib import Path
 from callcenter.pbx.asterisk.ami import Parser
 
 # shared/ lies beside the repository (a developer's tree and CI's clone alike).
-TRACES = Path(os.environ.get("CALLCENTER_TRACES_DIR")
-              or Path(__file__).resolve().parents[3] / "shared" / "asterisk-traces")
+TRACES = Path(os.environ.get("CALLCENTER_TRACES_DIR") or Path(__file__).resolve().parent / "traces")
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 

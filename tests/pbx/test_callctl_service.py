@@ -198,3 +198,33 @@ def test_inbound_call_nobody_answers_is_a_missed_call(tmp_path):
     assert asyncio.run(_with_callctl(config, body))
     missed = MissedCall.objects.get(enterprise=e)
     assert missed.caller == "13700000000" and missed.rang_agent_id == agents[0].pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recording_of_a_connected_call_plays_through_the_back_office(tmp_path, settings):
+    from django.test import Client
+
+    from callcenter.accounts.models import Agent
+    from callcenter.calls.models import Recording
+
+    e, flow, trunk, agents = _setup(tmp_path, mode="direct")
+    admin = Agent.objects.get(enterprise=e, number="800")
+    command = PbxCommand.objects.create(enterprise=e, kind=CommandKind.TEST_DIAL,
+                                        params={"flow_id": flow.pk, "number": "13800138009"})
+
+    async def body(server, control):
+        settings.PBX = {**settings.PBX, "ARI_URL": server.ari_url}
+        assert await _wait(lambda: PbxCommand.objects.get(pk=command.pk).status == CommandStatus.DONE, 15)
+
+        def fetch():
+            cdr = Cdr.objects.get(call_id=PbxCommand.objects.get(pk=command.pk).call_id)
+            c = Client()
+            c.force_login(admin, backend="callcenter.accounts.backends.AgentBackend")
+            return c.get(f"/calls/cdrs/{cdr.pk}/recording/")
+
+        return await sync_to_async(fetch)()
+
+    response = asyncio.run(_with_callctl(_sim_config(), body))
+    assert Recording.objects.filter(enterprise=e, agent=agents[0]).exists()
+    assert response.status_code == 200
+    assert response.content[:4] == b"RIFF" and response.content[8:12] == b"WAVE"

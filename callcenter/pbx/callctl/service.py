@@ -148,7 +148,7 @@ class CallControl:
             if call and ev.playback.id in call.playbacks:
                 play_id = call.playbacks.pop(ev.playback.id)
                 call.logic_playbacks.pop(play_id, None)
-                await self.log_event(call, "prompt_played", ev.playback.media_uri)
+                await self.log_event(call, "prompt_played", "")
                 await self.feed(call, base.PlaybackFinished(play_id))
         elif ev.type == "ChannelStateChange" and cid in self.calls:
             call = self.calls[cid]

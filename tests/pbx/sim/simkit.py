@@ -12,6 +12,7 @@ import base64
 import contextlib
 import functools
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,7 @@ import aiohttp
 
 from callcenter.pbx.sim import SimServer, load_config
 
-TRACES = Path(__file__).resolve().parents[4] / "shared" / "asterisk-traces"
-if not TRACES.is_dir():  # CI lays shared/ beside the clone
-    TRACES = Path(__file__).resolve().parents[3] / "shared" / "asterisk-traces"
+TRACES = Path(os.environ.get("CALLCENTER_TRACES_DIR") or Path(__file__).resolve().parents[1] / "traces")
 USER = PASSWORD = "callcenter"
 APP = "callcenter"
 
