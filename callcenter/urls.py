@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from callcenter.core import navigation
@@ -15,4 +16,5 @@ urlpatterns = [
     path("", include("callcenter.core.urls")),
 ]
 
-navigation.register("system", "企业设置", "accounts:enterprise_settings", "core.change_enterprise_settings", order=10)
+navigation.register("system", _("企业设置"), "accounts:enterprise_settings", "core.change_enterprise_settings",
+                    order=10)

@@ -50,7 +50,7 @@ class CdrFilterSet(ScopedAgentFilterSet):
     number = df.CharFilter(label=_("主叫或被叫"), method="filter_number", help_text=_("完整号码"))
     caller = df.CharFilter(label=_("主叫号码"), method="filter_caller")
     callee = df.CharFilter(label=_("被叫号码"), method="filter_callee")
-    cause = df.TypedChoiceFilter(label=_("挂断原因"), choices=CAUSE_CHOICES, coerce=int)
+    cause = df.TypedChoiceFilter(label=_("挂断原因"), choices=[("", "---------"), *CAUSE_CHOICES], coerce=int)
     answered = df.ChoiceFilter(label=_("是否接通"), choices=YES_NO, method="filter_answered")
     has_recording = df.ChoiceFilter(label=_("有录音"), choices=YES_NO, method="filter_recording")
     min_talk = df.NumberFilter(label=_("通话时长不少于（秒）"), field_name="talk_seconds", lookup_expr="gte")

@@ -38,6 +38,7 @@ def test_every_message_has_an_english_translation():
 
 def test_every_menu_entry_opens_for_the_administrator(ent, as_user):
     c = as_user(ent["admin"])
+    reverse("core:home")  # the URLconf registers the menu entries of some apps when it loads
     items = navigation.all_items()
     assert items, "the menu registry is empty"
     for item in items:
@@ -52,3 +53,11 @@ def test_dashboard_shows_agent_figures_and_chart(ent, as_user):
     # 800, 810, 811, 812, 820, 830: six agents in the fixture enterprise
     assert '<div class="fs-4 fw-semibold figure-value">6</div>' in html
     assert "data-chart" in html
+
+
+def test_an_english_browser_still_gets_chinese_until_the_switch(client):
+    html = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in html
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    html = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '<html lang="en">' in html

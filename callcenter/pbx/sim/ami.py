@@ -30,7 +30,8 @@ MAX_BUFFER = 8 * 1024 * 1024
 MODULES = {
     "app_queue.so": "queues", "res_pjsip.so": "pjsip", "chan_pjsip.so": "pjsip", "pbx_config.so": "dialplan",
     "res_pjsip_session.so": "pjsip", "res_pjsip_registrar.so": "pjsip", "res_pjsip_outbound_registration.so": "pjsip",
-    "res_musiconhold.so": None, "res_ari.so": None, "res_stasis.so": None, "manager": None, "http": None, "logger": None, "acl": None,
+    "res_musiconhold.so": None,
+    "res_ari.so": None, "res_stasis.so": None, "manager": None, "http": None, "logger": None, "acl": None,
     "cdr": None, "cel": None, "features": None, "udptl": None, "dnsmgr": None,
 }
 EVENT_CLASSES = {"system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf", "reporting",
