@@ -228,3 +228,29 @@ def test_recording_of_a_connected_call_plays_through_the_back_office(tmp_path, s
     assert Recording.objects.filter(enterprise=e, agent=agents[0]).exists()
     assert response.status_code == 200
     assert response.content[:4] == b"RIFF" and response.content[8:12] == b"WAVE"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inbound_call_to_a_queue_names_the_member_who_answered(tmp_path, settings):
+    from callcenter.pbx.services import config_write_initial
+    from callcenter.telephony.models import Queue, QueueMember
+
+    e, flow, trunk, agents = _setup(tmp_path, mode="play_to_end")
+    queue = Queue.objects.create(enterprise=e, name="客服", extension="600", strategy="linear")
+    QueueMember.objects.create(queue=queue, agent=agents[1], position=0)
+    menu = IvrMenu.objects.create(enterprise=e, name="主菜单", default_extensions="600", ring_wait_seconds=1)
+    schedule = Schedule.objects.create(enterprise=e, name="全天", default_menu=menu)
+    DidRoute.objects.create(enterprise=e, trunk=trunk, did="4008001236", schedule=schedule)
+    settings.PBX = {**settings.PBX, "CONFIG_DIR": tmp_path / "asterisk"}
+    config_write_initial(enterprise=e)
+    config = _sim_config(inbound={"profile": {"talk_time": [6.0, 6.0], "patience": 60.0}})
+    config.config_dir = str(tmp_path / "asterisk")
+
+    async def body(server, control):
+        server.pbx.inbound_call("4008001236", "13600000000", trunk="tel-trunk-02088880001")
+        return await _wait(lambda: Cdr.objects.filter(enterprise=e, direction="in", agent__isnull=False).exists(),
+                           15)
+
+    assert asyncio.run(_with_callctl(config, body))
+    cdr = Cdr.objects.get(enterprise=e, direction="in")
+    assert cdr.agent_id == agents[1].pk and cdr.queue_name == "客服"

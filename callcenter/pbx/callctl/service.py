@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -156,6 +157,10 @@ class CallControl:
                 await self.log_event(call, "ringing", "")
         elif ev.type == "ChannelDestroyed":
             await self._destroyed(ev)
+        elif ev.type == "Dial" and ev.dialstatus == "ANSWER" and ev.caller is not None:
+            call = self.calls.get(ev.caller.id)
+            if call is not None and call.in_queue and ev.peer is not None:
+                await self._queue_answered(call, ev.peer.name)
 
     async def _stasis_start(self, ev: Event) -> None:
         channel = ev.channel
@@ -423,6 +428,18 @@ class CallControl:
                                             state="Ringing", caller=call.caller, callee=ext.number,
                                             agent_id=ext.agent_id)
         return True
+
+    async def _queue_answered(self, call: Call, peer_name: str) -> None:
+        """app_queue connected a member: the CDR names the agent (PJSIP/<code>-<number>-<seq>)."""
+        match = re.match(rf"PJSIP/{re.escape(call.code)}-(\d{{3,4}})-", peer_name)
+        if match is None:
+            return
+        ext = await db(dbconfig.resolve_extension)(call.enterprise_id, call.code, match.group(1))
+        if ext is None or ext.agent_id is None:
+            return
+        await self.log_event(call, "connected", ext.number)
+        await db(calls.cdr_answer)(call_id=call.key, answered_at=timezone.now(), agent_id=ext.agent_id,
+                                   queue_name=call.in_queue)
 
     async def _agent_answered(self, call: Call, leg_id: str) -> None:
         leg = call.agent_leg
