@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
 from callcenter.calls import services as calls
@@ -112,6 +112,8 @@ class CallControl:
         for task in (events, commands):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # The database thread's connection goes with us (PostgreSQL would otherwise keep a session).
+        await db(connections.close_all)()
 
     def stop(self) -> None:
         self.stopping.set()
