@@ -10,6 +10,10 @@ Budgets:
   agents-add-1000           median of 3 runs of agents_create_range (1,000 agents) <= 5 s
   import-rename-5000        batch rename of 5,000 agents from the Excel template  <= 10 s
   import-department-5000    batch department move of 5,000 agents                  <= 10 s
+  pbx-apply-1000            median of 3 config_apply (1,000 agents, 100 trunks, 200 queues),
+                            AMI reloads against the simulated Asterisk included      <= 2 s
+  callctl-throughput        call control on one core against the simulated Asterisk on
+                            the other: completed calls/s over 20 s >= 50, calls in progress >= 1,000
 """
 
 from __future__ import annotations
@@ -81,7 +85,9 @@ def duration_record(name: str, db: str, samples_s: list[float], budget_s: float,
 
 
 def summary_line(record: dict) -> str:
-    if "p95_ms" in record:
+    if "calls_per_second" in record:
+        figure = f"{record['calls_per_second']:6.1f} calls/s, {record['max_concurrent']} concurrent"
+    elif "p95_ms" in record:
         figure = f"p95 {record['p95_ms']:8.1f} ms  (median {record['median_ms']:.1f} ms)"
     else:
         figure = f"median {record['median_s']:6.2f} s  (runs {', '.join(f'{s:.2f}' for s in record['samples_s'])})"

@@ -22,6 +22,8 @@ GROUPS = {
     "loginlog": ["loginlog-list-page1", "loginlog-list-last", "loginlog-list-agent"],
     "agents": ["agents-add-1000"],
     "imports": ["import-rename-5000", "import-department-5000"],
+    "pbx": ["pbx-apply-1000"],
+    "callctl": ["callctl-throughput"],
 }
 
 
@@ -86,6 +88,10 @@ def run_child(db: str, only: str | None, rows: int, report: Path) -> None:
         records += cases.bench_agents_add(db)
     if "imports" in groups:
         records += cases.bench_imports(db, only=set(groups["imports"]))
+    if "pbx" in groups:
+        records += cases.bench_pbx_apply(db)
+    if "callctl" in groups:
+        records += cases.bench_callctl(db)
     if "loginlog" in groups:  # last: its million rows would slow the deletes between runs above
         records += cases.bench_loginlog(db, rows)
     with report.open("a") as fh:

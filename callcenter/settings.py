@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "callcenter.telephony",
     "callcenter.pbx",
     "callcenter.calls",
+    "callcenter.crm",
+    "callcenter.notices",
 ]
 
 MIDDLEWARE = [

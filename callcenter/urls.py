@@ -13,6 +13,8 @@ urlpatterns = [
     path("telephony/", include("callcenter.telephony.urls")),
     path("pbx/", include("callcenter.pbx.urls")),
     path("calls/", include("callcenter.calls.urls")),
+    path("crm/", include("callcenter.crm.urls")),
+    path("notices/", include("callcenter.notices.urls")),
     path("", include("callcenter.core.urls")),
 ]
 

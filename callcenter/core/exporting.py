@@ -19,7 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 
-def resolve(obj, accessor: str):
+def resolve(obj, accessor):
+    if callable(accessor):
+        return _plain(accessor(obj))
     value = obj
     for part in accessor.split("."):
         if value is None:
@@ -27,6 +29,10 @@ def resolve(obj, accessor: str):
         value = getattr(value, part)
         if callable(value) and not isinstance(value, models.Model):
             value = value()
+    return _plain(value)
+
+
+def _plain(value):
     if value is None:
         return ""
     if isinstance(value, bool):

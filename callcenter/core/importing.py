@@ -55,9 +55,21 @@ class Importer(ABC):
     columns: list[Column] = []
     description = ""
 
-    def __init__(self, *, enterprise, user):
+    def __init__(self, *, enterprise, user, options: dict | None = None):
         self.enterprise = enterprise
         self.user = user
+        # Choices made on the import page (see `option_fields`), JSON-able: kept in the Job for the worker.
+        self.options = options or {}
+
+    @classmethod
+    def option_fields(cls, *, enterprise, user) -> dict:
+        """Extra form fields of the import page (e.g. the category to import into): name -> forms.Field.
+        Their cleaned values must be JSON-able (use ChoiceField with ids, not ModelChoiceField)."""
+        return {}
+
+    def get_columns(self) -> list[Column]:
+        """The columns; an importer whose columns depend on the enterprise overrides this."""
+        return self.columns
 
     def prepare(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Load lookups once per file (numbers, departments ...)."""
@@ -76,14 +88,15 @@ class Importer(ABC):
         ws = wb.active
         ws.title = "data"
         # Headers, help and description may be lazy translations, which openpyxl cannot write.
-        ws.append([str(c.header) + (" *" if c.required else "") for c in self.columns])
-        if any(c.example for c in self.columns):
-            ws.append([str(c.example) for c in self.columns])
-        for i, _c in enumerate(self.columns, start=1):
+        columns = self.get_columns()
+        ws.append([str(c.header) + (" *" if c.required else "") for c in columns])
+        if any(c.example for c in columns):
+            ws.append([str(c.example) for c in columns])
+        for i, _c in enumerate(columns, start=1):
             ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = 18
         notes = wb.create_sheet("说明")
         notes.append([_("列"), _("必填"), _("说明")])
-        for c in self.columns:
+        for c in columns:
             notes.append([str(c.header), _("是") if c.required else _("否"), str(c.help)])
         if self.description:
             notes.append([])
@@ -159,8 +172,9 @@ def _cell(value) -> str:
 def run_import(importer: Importer, header: list[str], body: list[list[str]], *, progress=None,
                batch: int = 2000) -> ImportResult:
     """Validate every row; save the valid ones in batches; collect the reason for each bad row."""
-    headers = {c.header: c for c in importer.columns}
-    missing = [c.header for c in importer.columns if c.required and c.header not in header]
+    columns = importer.get_columns()
+    headers = {str(c.header): c for c in columns}
+    missing = [str(c.header) for c in columns if c.required and str(c.header) not in header]
     if missing:
         raise FileRejected({"file": [_("缺少列：%(cols)s（请使用下载的模板）") % {"cols": "、".join(missing)}]})
     index = {headers[h].key: i for i, h in enumerate(header) if h in headers}

@@ -54,7 +54,7 @@ class ExportView(ScreenView):
         limit = settings.CALLCENTER["EXPORT_STREAM_ROWS"]
         if qs.order_by()[: limit + 1].count() <= limit:
             with acting(channel=Channel.UI):
-                path, _n = export_to_file(qs, screen.export_columns)
+                path, _n = export_to_file(qs, screen.get_export_columns(request.user))
             return TempFileResponse(path, as_attachment=True, filename=f"{screen.model_name}s.xlsx",
                                     content_type=XLSX)
         job = Job.objects.create(enterprise=request.user.enterprise, user=request.user, kind=JobKind.EXPORT,
@@ -66,11 +66,16 @@ class ExportView(ScreenView):
 class ImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("Excel 文件"))
 
-    def __init__(self, *args, importers=None, **kwargs):
+    def __init__(self, *args, importers=None, enterprise=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["importer"] = forms.ChoiceField(
             label=gettext_lazy("导入类型"), choices=[(k, v.label) for k, v in importers.items()])
-        self.order_fields(["importer", "file"])
+        self.option_names: dict[str, list[str]] = {}
+        for key, importer in importers.items():
+            extra = importer.option_fields(enterprise=enterprise, user=user)
+            self.option_names[key] = list(extra)
+            self.fields.update(extra)
+        self.order_fields(["importer", *[n for names in self.option_names.values() for n in names], "file"])
         from callcenter.core.forms import bootstrapify
 
         bootstrapify(self)
@@ -86,10 +91,12 @@ class ImportView(ScreenView):
 
     def get(self, request):
         initial = {"importer": request.GET.get("importer")} if request.GET.get("importer") else None
-        return self.show(request, ImportForm(importers=self.screen.importers, initial=initial))
+        return self.show(request, ImportForm(importers=self.screen.importers, initial=initial,
+                                             enterprise=request.user.enterprise, user=request.user))
 
     def post(self, request):
-        form = ImportForm(request.POST, request.FILES, importers=self.screen.importers)
+        form = ImportForm(request.POST, request.FILES, importers=self.screen.importers,
+                          enterprise=request.user.enterprise, user=request.user)
         if not form.is_valid():
             return self.show(request, form, status=400)
         upload = form.cleaned_data["file"]
@@ -99,7 +106,8 @@ class ImportView(ScreenView):
             return self.show(request, form, status=400)
         data = upload.read()
         key = form.cleaned_data["importer"]
-        importer = self.screen.importers[key](enterprise=request.user.enterprise, user=request.user)
+        options = {name: form.cleaned_data.get(name) for name in form.option_names.get(key, [])}
+        importer = self.screen.importers[key](enterprise=request.user.enterprise, user=request.user, options=options)
         try:
             check_file(data)
             header, body = read_rows(data)
@@ -109,7 +117,8 @@ class ImportView(ScreenView):
             return self.show(request, form, status=400)
         job = Job.objects.create(enterprise=request.user.enterprise, user=request.user, kind=JobKind.IMPORT,
                                  screen=self.screen.key, total=len(body),
-                                 params={"importer": key, "ip": client_ip(request), "name": upload.name})
+                                 params={"importer": key, "ip": client_ip(request), "name": upload.name,
+                                         "options": options})
         if len(body) > settings.CALLCENTER["IMPORT_INLINE_ROWS"]:
             path = tasks.job_dir(job) / "input.xlsx"
             path.write_bytes(data)

@@ -81,6 +81,14 @@ class Screen:
             qs = qs.prefetch_related(*self.prefetch_related)
         return scoped(qs, request.user)
 
+    def get_table_class(self, request):
+        """The list's table; a screen whose columns depend on the enterprise builds one per request."""
+        return self.table_class
+
+    def get_export_columns(self, user) -> list[tuple[str, str]]:
+        """(header, accessor or callable(obj)) pairs of the export; may depend on the user's enterprise."""
+        return self.export_columns
+
     def form_kwargs(self, request, instance=None) -> dict:
         return {"enterprise": request.user.enterprise, "user": request.user}
 

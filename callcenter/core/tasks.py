@@ -42,7 +42,8 @@ def run_export_job(job_id: int) -> None:
     try:
         screen = get_screen(job.screen)
         qs = screen_queryset(screen, job.user, QueryDict(job.params.get("query", "")))
-        tmp, n = export_to_file(qs, screen.export_columns, progress=lambda done: _progress(job_id, done=done))
+        tmp, n = export_to_file(qs, screen.get_export_columns(job.user),
+                                progress=lambda done: _progress(job_id, done=done))
         target = job_dir(job) / f"{screen.model_name}-export.xlsx"
         os.replace(tmp, target)
         _progress(job_id, status=JobStatus.DONE, done=n, succeeded=n, result_file=str(target),
@@ -79,7 +80,8 @@ def run_import_job(job_id: int) -> None:
     _progress(job_id, status=JobStatus.RUNNING)
     try:
         screen = get_screen(job.screen)
-        importer = screen.importers[job.params["importer"]](enterprise=job.user.enterprise, user=job.user)
+        importer = screen.importers[job.params["importer"]](enterprise=job.user.enterprise, user=job.user,
+                                                            options=job.params.get("options") or {})
         data = Path(job.input_file).read_bytes()
         header, body = read_rows(data)
         _progress(job_id, total=len(body))

@@ -110,9 +110,10 @@ class ObjectListView(ScreenView):
             after=request.GET.get("after"), before=request.GET.get("before"), last=request.GET.get("page") == "last",
         )
         count, more = capped_count(qs)
-        columns = visible_columns(screen, request.user, screen.table_class)
-        all_columns = list(screen.table_class.base_columns)
-        table = screen.table_class(
+        table_class = screen.get_table_class(request)
+        columns = visible_columns(screen, request.user, table_class)
+        all_columns = list(table_class.base_columns)
+        table = table_class(
             page.rows, orderable=False, sequence=columns + [c for c in all_columns if c not in columns],
             exclude=[c for c in all_columns if c not in columns],
         )
@@ -136,7 +137,7 @@ class ObjectListView(ScreenView):
         ctx = self.base_context(
             filterset=filterset, table=table, headers=headers, page=page, nav=nav, count=count, count_more=more,
             query=urlencode(base_query), columns=columns,
-            all_columns=[(c, screen.table_class.base_columns[c].verbose_name or c) for c in all_columns],
+            all_columns=[(c, table_class.base_columns[c].verbose_name or c) for c in all_columns],
             list_buttons=[b for b in screen.list_buttons if not b[2] or request.user.has_perm(b[2])],
             importers=screen.importers,
         )
@@ -290,7 +291,7 @@ class ColumnsView(ScreenView):
     """Save or reset the user's column choice for a list screen."""
 
     def post(self, request):
-        names = list(self.screen.table_class.base_columns)
+        names = list(self.screen.get_table_class(request).base_columns)
         if "reset" in request.POST:
             ColumnPreference.objects.filter(user=request.user, table=self.screen.key).delete()
         else:

@@ -83,9 +83,11 @@ def flow_run(flow_id: int) -> FlowRun:
 
 
 def group_config(group: AgentGroup) -> GroupConfig:
+    # Plain values, not model instances: a group of 1,000 agents is read on every call it takes.
     members = tuple(
-        GroupMember(agent_id=m.agent_id, extension=m.agent.number, position=m.position)
-        for m in group.memberships.select_related("agent").exclude(agent__agent_type=AgentType.DISABLED))
+        GroupMember(agent_id=agent_id, extension=number, position=position)
+        for agent_id, number, position in group.memberships.exclude(agent__agent_type=AgentType.DISABLED)
+        .values_list("agent_id", "agent__number", "position"))
     return GroupConfig(id=group.pk, order_rule=group.order_rule, members=members,
                        last_agent_id=group.last_agent_id, enabled=group.enabled)
 

@@ -43,6 +43,7 @@ class Command(BaseCommand):
         if Enterprise.objects.filter(code=DEMO_CODE).exists():
             self.stdout.write(f"Demo enterprise '{DEMO_CODE}' exists; admin password unchanged.")
             return
+        from callcenter.crm.demo import seed as crm_seed
         from callcenter.pbx.services import config_write_initial
         from callcenter.telephony.demo import seed
 
@@ -51,6 +52,7 @@ class Command(BaseCommand):
             created = services.enterprise_create(code=DEMO_CODE, name="演示企业", licensed_lines=10,
                                                  caller_id="02088880000", admin_password=password)
             seed(created.enterprise)
+            crm_seed(created.enterprise)
         config_write_initial(enterprise=created.enterprise)
         self.stdout.write(self.style.SUCCESS(f"Created demo enterprise '{DEMO_CODE}' with its call configuration."))
         if password:

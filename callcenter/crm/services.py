@@ -1,0 +1,572 @@
+"""Writes of the customers app (manual 2.3.1-2.3.2): keyword-only, transactional, audited.
+
+A refusal is a `ServiceError` (a Django ValidationError) whose message names the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from callcenter.accounts.models import Agent
+from callcenter.accounts.services import ServiceError, refuse
+from callcenter.core import audit
+from callcenter.core.choices import Channel
+from callcenter.core.scope import subordinate_ids
+from callcenter.crm import related
+from callcenter.crm.choices import FieldType
+from callcenter.crm.models import (
+    PATH_SEP,
+    Customer,
+    CustomerCategory,
+    CustomerField,
+    FieldCode,
+    FieldCodeValue,
+)
+
+# Fixed columns of a customer that the list's bulk update may set (besides custom fields).
+BULK_FIELDS = ("name", "company", "category", "owner")
+
+
+# --- phones and custom values ---------------------------------------------------------------------
+
+_PHONE_STRIP = re.compile(r"[\s\-().]")
+
+
+def normalise_phone(raw) -> str:
+    """Digits only (a leading + kept out): "+86 138-0013-8000" -> "13800138000". Raises ValueError."""
+    text = _PHONE_STRIP.sub("", str(raw or ""))
+    if text.startswith("+86"):
+        text = text[3:]
+    elif text.startswith("0086"):
+        text = text[4:]
+    elif text.startswith("+"):
+        text = text[1:]
+    if not re.fullmatch(r"[0-9]{3,20}", text):
+        raise ValueError(text)
+    return text
+
+
+def phone_or_refuse(raw, field: str = "phone", label: str | None = None) -> str:
+    try:
+        return normalise_phone(raw)
+    except ValueError:
+        refuse(field, _("%(label)s：“%(v)s”不是有效的电话号码（3到20位数字）")
+               % {"label": label or _("电话"), "v": raw})
+
+
+def fields_of(enterprise) -> list[CustomerField]:
+    return list(CustomerField.objects.filter(enterprise=enterprise).select_related("code").order_by("order", "id"))
+
+
+def code_paths(fields: list[CustomerField]) -> dict[int, dict[str, FieldCodeValue]]:
+    return {f.code_id: f.code.paths() for f in fields if f.field_type == FieldType.CHOICE and f.code_id}
+
+
+def resolve_choice(paths: dict[str, FieldCodeValue], raw: str) -> str | None:
+    """The stored path of `raw`: a full path ("A / A1", "A/A1") or a leaf named once."""
+    text = PATH_SEP.join(p.strip() for p in raw.split("/") if p.strip())
+    if text in paths:
+        return text
+    leaves = [p for p in paths if p.rsplit(PATH_SEP, 1)[-1] == text]
+    return leaves[0] if len(leaves) == 1 else None
+
+
+def clean_value(field: CustomerField, raw, paths: dict | None = None):
+    """The stored form of one custom value, or ValidationError naming the field."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if field.required:
+            raise ValidationError(_("%(label)s：必填") % {"label": field.label})
+        return None
+    text = str(raw).strip()
+    kind = field.field_type
+    if kind == FieldType.NUMBER:
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
+            raise ValidationError(_("%(label)s：“%(v)s”不是数字") % {"label": field.label, "v": text})
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == FieldType.DATE:
+        if isinstance(raw, date):
+            return raw.isoformat()
+        try:
+            return date.fromisoformat(text[:10].replace("/", "-")).isoformat()
+        except ValueError:
+            raise ValidationError(_("%(label)s：“%(v)s”不是日期（YYYY-MM-DD）")
+                                  % {"label": field.label, "v": text}) from None
+    if kind == FieldType.PHONE:
+        try:
+            return normalise_phone(text)
+        except ValueError:
+            raise ValidationError(_("%(label)s：“%(v)s”不是有效的电话号码")
+                                  % {"label": field.label, "v": text}) from None
+    if kind == FieldType.EMAIL:
+        try:
+            validate_email(text)
+        except ValidationError:
+            raise ValidationError(_("%(label)s：“%(v)s”不是有效的邮箱")
+                                  % {"label": field.label, "v": text}) from None
+        return text
+    if kind == FieldType.CHOICE:
+        if paths is None:
+            paths = field.code.paths() if field.code_id else {}
+        path = resolve_choice(paths, text)
+        if path is None:
+            raise ValidationError(_("%(label)s：“%(v)s”不在字段代码“%(code)s”中")
+                                  % {"label": field.label, "v": text, "code": field.code})
+        return path
+    if len(text) > 500:
+        raise ValidationError(_("%(label)s：最多500个字符") % {"label": field.label})
+    return text
+
+
+def clean_data(*, enterprise, values: dict, fields: list[CustomerField] | None = None,
+               partial: bool = False, paths=None) -> dict:
+    """Custom values by field key, each checked by its type; every error names its field."""
+    fields = fields_of(enterprise) if fields is None else fields
+    paths = code_paths(fields) if paths is None else paths
+    out, errors = {}, {}
+    for f in fields:
+        if partial and f.key not in values:
+            continue
+        try:
+            value = clean_value(f, values.get(f.key), paths.get(f.code_id))
+        except ValidationError as exc:
+            errors[f"f_{f.key}"] = exc.messages
+            continue
+        if value is not None:
+            out[f.key] = value
+    unknown = set(values) - {f.key for f in fields}
+    if unknown:
+        errors["data"] = [_("未定义的客户字段：%(k)s") % {"k": "、".join(sorted(unknown))}]
+    if errors:
+        raise ServiceError(errors)
+    return out
+
+
+# --- categories ------------------------------------------------------------------------------------
+
+
+def category_create(*, enterprise, name: str, remark: str = "") -> CustomerCategory:
+    name = (name or "").strip()
+    if not name:
+        refuse("name", _("分类名称：不能为空"))
+    if CustomerCategory.objects.filter(enterprise=enterprise, name=name).exists():
+        refuse("name", _("分类名称：“%(n)s”已存在") % {"n": name})
+    with transaction.atomic():
+        obj = CustomerCategory.objects.create(enterprise=enterprise, name=name, remark=remark)
+        audit.record_create(obj)
+    return obj
+
+
+def category_update(*, category: CustomerCategory, changes: dict) -> CustomerCategory:
+    name = changes.get("name", category.name).strip()
+    if not name:
+        refuse("name", _("分类名称：不能为空"))
+    if CustomerCategory.objects.filter(enterprise_id=category.enterprise_id, name=name).exclude(
+            pk=category.pk).exists():
+        refuse("name", _("分类名称：“%(n)s”已存在") % {"n": name})
+    before = audit.snapshot(category)
+    category.name = name
+    category.remark = changes.get("remark", category.remark)
+    with transaction.atomic():
+        category.save()
+        audit.record_update(category, before)
+    return category
+
+
+def category_delete_refusal(category: CustomerCategory) -> str | None:
+    n = Customer.objects.filter(category=category).count()
+    if n:
+        return _("分类“%(c)s”下还有 %(n)s 个客户，不能删除") % {"c": category, "n": n}
+    return None
+
+
+def category_delete(*, category: CustomerCategory) -> None:
+    refusal = category_delete_refusal(category)
+    if refusal:
+        refuse("category", refusal)
+    with transaction.atomic():
+        audit.record_delete(category)
+        category.delete()
+
+
+# --- field codes and customer fields --------------------------------------------------------------
+
+
+def fieldcode_create(*, enterprise, name: str, remark: str = "") -> FieldCode:
+    name = (name or "").strip()
+    if not name:
+        refuse("name", _("代码名称：不能为空"))
+    if FieldCode.objects.filter(enterprise=enterprise, name=name).exists():
+        refuse("name", _("代码名称：“%(n)s”已存在") % {"n": name})
+    with transaction.atomic():
+        obj = FieldCode.objects.create(enterprise=enterprise, name=name, remark=remark)
+        audit.record_create(obj)
+    return obj
+
+
+def fieldcode_update(*, code: FieldCode, changes: dict) -> FieldCode:
+    name = changes.get("name", code.name).strip()
+    if not name:
+        refuse("name", _("代码名称：不能为空"))
+    if FieldCode.objects.filter(enterprise_id=code.enterprise_id, name=name).exclude(pk=code.pk).exists():
+        refuse("name", _("代码名称：“%(n)s”已存在") % {"n": name})
+    before = audit.snapshot(code)
+    code.name = name
+    code.remark = changes.get("remark", code.remark)
+    with transaction.atomic():
+        code.save()
+        audit.record_update(code, before)
+    return code
+
+
+def fieldcode_delete_refusal(code: FieldCode) -> str | None:
+    users = list(CustomerField.objects.filter(code=code).values_list("label", flat=True))
+    if users:
+        return _("字段代码“%(c)s”被客户字段使用（%(f)s），不能删除") % {"c": code, "f": "、".join(users)}
+    return None
+
+
+def fieldcode_delete(*, code: FieldCode) -> None:
+    refusal = fieldcode_delete_refusal(code)
+    if refusal:
+        refuse("code", refusal)
+    with transaction.atomic():
+        audit.record_delete(code)
+        code.delete()
+
+
+def fieldcode_value_add(*, code: FieldCode, value: str, parent: FieldCodeValue | None = None,
+                        order: int = 0) -> FieldCodeValue:
+    value = (value or "").strip()
+    if not value or "/" in value:
+        refuse("value", _("值：不能为空，也不能包含“/”"))
+    if parent is not None and parent.code_id != code.pk:
+        refuse("parent", _("上级值：不属于字段代码“%(c)s”") % {"c": code})
+    if FieldCodeValue.objects.filter(code=code, parent=parent, value=value).exists():
+        refuse("value", _("值：“%(v)s”在同一级中已存在") % {"v": value})
+    with transaction.atomic():
+        obj = FieldCodeValue.objects.create(enterprise_id=code.enterprise_id, code=code, parent=parent, value=value,
+                                            order=order)
+        audit.record_create(obj)
+    return obj
+
+
+def fieldcode_value_delete(*, value: FieldCodeValue) -> None:
+    with transaction.atomic():
+        audit.record_delete(value)
+        value.delete()
+
+
+def fieldcode_tree(code: FieldCode) -> list[dict]:
+    """Values as nested dicts: [{"id", "value", "children": [...]}]."""
+    values = list(code.values.order_by("order", "id"))
+    nodes = {v.pk: {"id": v.pk, "value": v.value, "children": []} for v in values}
+    roots = []
+    for v in values:
+        (nodes[v.parent_id]["children"] if v.parent_id in nodes else roots).append(nodes[v.pk])
+    return roots
+
+
+def _check_field(enterprise, values: dict, instance: CustomerField | None) -> None:
+    key = values.get("key") or (instance.key if instance else "")
+    if key in ("name", "phone", "company", "category", "owner", "data"):
+        refuse("key", _("字段键：“%(k)s”是客户的固定字段") % {"k": key})
+    others = CustomerField.objects.filter(enterprise=enterprise)
+    if instance is not None:
+        others = others.exclude(pk=instance.pk)
+    if others.filter(key=key).exists():
+        refuse("key", _("字段键：“%(k)s”已存在") % {"k": key})
+    kind = values.get("field_type", instance.field_type if instance else FieldType.TEXT)
+    code = values.get("code", instance.code if instance else None)
+    if kind == FieldType.CHOICE and code is None:
+        refuse("code", _("字段代码：选择类型的字段须选择字段代码"))
+    if code is not None and code.enterprise_id != enterprise.pk:
+        refuse("code", _("字段代码：不存在"))
+    if values.get("is_birthday", instance.is_birthday if instance else False):
+        if kind != FieldType.DATE:
+            refuse("is_birthday", _("生日字段：只有日期类型的字段可以作为生日"))
+        if others.filter(is_birthday=True).exists():
+            refuse("is_birthday", _("生日字段：已有另一个生日字段，最多一个"))
+
+
+def customerfield_create(*, enterprise, values: dict) -> CustomerField:
+    _check_field(enterprise, values, None)
+    obj = CustomerField(enterprise=enterprise, **values)
+    if obj.field_type != FieldType.CHOICE:
+        obj.code = None
+    obj.full_clean(exclude=["enterprise"], validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        obj.save()
+        audit.record_create(obj)
+    return obj
+
+
+def customerfield_update(*, field: CustomerField, changes: dict) -> CustomerField:
+    changes = {k: v for k, v in changes.items() if k != "key"}  # stored values are keyed by it
+    _check_field(field.enterprise, changes, field)
+    before = audit.snapshot(field)
+    for name, value in changes.items():
+        setattr(field, name, value)
+    if field.field_type != FieldType.CHOICE:
+        field.code = None
+    field.full_clean(exclude=["enterprise"], validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        field.save()
+        audit.record_update(field, before)
+    return field
+
+
+def customerfield_delete(*, field: CustomerField) -> None:
+    """The definition goes; stored values stay in `data` (re-adding the key shows them again)."""
+    with transaction.atomic():
+        audit.record_delete(field)
+        field.delete()
+
+
+# --- customers ------------------------------------------------------------------------------------
+
+
+def _check_fixed(enterprise, values: dict) -> dict:
+    out = dict(values)
+    if "phone" in values:
+        out["phone"] = phone_or_refuse(values["phone"])
+    category = values.get("category")
+    if "category" in values and (category is None or category.enterprise_id != enterprise.pk):
+        refuse("category", _("客户分类：请选择本企业的分类"))
+    owner = values.get("owner")
+    if owner is not None and owner.enterprise_id != enterprise.pk:
+        refuse("owner", _("归属坐席：不是本企业的坐席"))
+    for name in ("name", "company"):
+        if name in out:
+            out[name] = (out[name] or "").strip()
+    return out
+
+
+def customer_create(*, enterprise, values: dict, data: dict | None = None) -> Customer:
+    """`values`: category, phone, name, company, owner; `data`: custom values by field key."""
+    if "category" not in values:
+        refuse("category", _("客户分类：必填"))
+    if "phone" not in values:
+        refuse("phone", _("电话：必填"))
+    fixed = _check_fixed(enterprise, values)
+    custom = clean_data(enterprise=enterprise, values=data or {})
+    obj = Customer(enterprise=enterprise, data=custom, **fixed)
+    with transaction.atomic():
+        obj.save()
+        audit.record_create(obj)
+    return obj
+
+
+def customer_update(*, customer: Customer, changes: dict, data: dict | None = None,
+                    partial_data: bool = False) -> Customer:
+    fixed = _check_fixed(customer.enterprise, changes)
+    before = audit.snapshot(customer)
+    for name, value in fixed.items():
+        setattr(customer, name, value)
+    if data is not None:
+        custom = clean_data(enterprise=customer.enterprise, values=data, partial=partial_data)
+        customer.data = {**customer.data, **custom} if partial_data else {
+            **{k: v for k, v in customer.data.items() if k not in {f.key for f in fields_of(customer.enterprise)}},
+            **custom}
+    with transaction.atomic():
+        customer.save()
+        audit.record_update(customer, before)
+    return customer
+
+
+def customer_delete(*, customer: Customer) -> None:
+    with transaction.atomic():
+        audit.record_delete(customer)
+        customer.delete()
+
+
+def customers_delete(*, customers) -> int:
+    """Batch delete (【批量删除】): one audit row per customer."""
+    objs = list(customers)
+    if not objs:
+        return 0
+    with transaction.atomic():
+        audit.record_many([(c, "delete", audit.diff(audit.snapshot(c), {})) for c in objs], channel="bulk")
+        Customer.objects.filter(pk__in=[c.pk for c in objs]).delete()
+    return len(objs)
+
+
+def customers_bulk_set(*, enterprise, customers, field: str, value) -> int:
+    """【批量调整】: set one field (fixed or custom) to one value on every given customer."""
+    objs = list(customers)
+    custom = {f.key: f for f in fields_of(enterprise)}
+    if field in custom:
+        stored = clean_data(enterprise=enterprise, values={field: value}, fields=[custom[field]])
+        new = stored.get(field)
+    elif field in BULK_FIELDS:
+        new = _check_fixed(enterprise, {field: value})[field]
+        if field == "category" and new is None:
+            refuse("category", _("客户分类：必填"))
+    else:
+        refuse("field", _("字段：不能批量调整“%(f)s”") % {"f": field})
+    entries = []
+    for obj in objs:
+        before = audit.snapshot(obj)
+        if field in custom:
+            obj.data = {**obj.data, field: new} if new is not None else {
+                k: v for k, v in obj.data.items() if k != field}
+        else:
+            setattr(obj, field, new)
+        changes = audit.diff(before, audit.snapshot(obj))
+        if changes:
+            entries.append((obj, "update", changes))
+    with transaction.atomic():
+        Customer.objects.bulk_update(objs, ["data" if field in custom else field, "updated_at"], batch_size=500)
+        audit.record_many(entries, channel="bulk")
+    return len(objs)
+
+
+def customers_transfer(*, customers, to_agent: Agent) -> int:
+    """【客户转移】: give the customers to another agent of the same enterprise."""
+    objs = list(customers)
+    if any(c.enterprise_id != to_agent.enterprise_id for c in objs):
+        refuse("owner", _("归属坐席：不是本企业的坐席"))
+    entries = []
+    for obj in objs:
+        before = audit.snapshot(obj)
+        obj.owner = to_agent
+        entries.append((obj, "update", audit.diff(before, audit.snapshot(obj))))
+    with transaction.atomic():
+        Customer.objects.filter(pk__in=[c.pk for c in objs]).update(owner=to_agent, updated_at=timezone.now())
+        audit.record_many(entries)
+    return len(objs)
+
+
+MERGE_FIXED = ("name", "phone", "company", "category", "owner")
+
+
+def customers_merge(*, survivor: Customer, others: list[Customer], choices: dict | None = None) -> Customer:
+    """【客户合并】: keep `survivor`; for each field `choices[field]` names the customer (pk) whose value
+    survives (default: the survivor's, or the first non-empty). Rows of other apps move to the survivor;
+    the others are deleted."""
+    others = [o for o in others if o.pk != survivor.pk]
+    if not others:
+        refuse("customers", _("请至少选择两条客户资料合并"))
+    if any(o.enterprise_id != survivor.enterprise_id for o in others):
+        refuse("customers", _("不能合并不同企业的客户资料"))
+    everyone = {c.pk: c for c in [survivor, *others]}
+    choices = {k: int(v) for k, v in (choices or {}).items() if v not in (None, "")}
+    if any(pk not in everyone for pk in choices.values()):
+        refuse("customers", _("保留的取值必须来自被合并的客户资料"))
+    before = audit.snapshot(survivor)
+    for name in MERGE_FIXED:
+        source = everyone[choices[name]] if name in choices else survivor
+        setattr(survivor, name, getattr(source, name))
+    data = {}
+    keys = {k for c in everyone.values() for k in c.data}
+    for key in sorted(keys):
+        if key in choices:
+            value = everyone[choices[key]].data.get(key)
+        else:
+            value = next((c.data[key] for c in [survivor, *others] if c.data.get(key) not in (None, "")), None)
+        if value not in (None, ""):
+            data[key] = value
+    survivor.data = data
+    with transaction.atomic():
+        moved = []
+        for other in others:
+            moved += related.move_all(other, survivor)
+        survivor.save()
+        changes = audit.diff(before, audit.snapshot(survivor))
+        changes["merged"] = [None, [o.pk for o in others]]
+        if moved:
+            changes["moved"] = [None, moved]
+        audit._entry(survivor, "update", changes).save()
+        for other in others:
+            audit.record_delete(other)
+            other.delete()
+    return survivor
+
+
+# --- locks ------------------------------------------------------------------------------------------
+
+
+def lock_holder_can_be_overridden_by(user, customer: Customer) -> bool:
+    """The locking agent's supervisors (up the chain) and the administrator still open a locked customer."""
+    if user.is_enterprise_admin:
+        return True
+    holder_id = customer.locked_by_id
+    return holder_id in subordinate_ids(user)
+
+
+def may_open(user, customer: Customer) -> bool:
+    """False when another agent's lock keeps `user` out (→ 403)."""
+    if not customer.is_locked() or customer.locked_by_id == user.pk:
+        return True
+    return lock_holder_can_be_overridden_by(user, customer)
+
+
+def customer_lock(*, customer: Customer, agent: Agent) -> Customer:
+    """【客户锁定】 within the agent's limits: max locked customers and lock days (0 = unlimited)."""
+    now = timezone.now()
+    if customer.enterprise_id != agent.enterprise_id:
+        refuse("customer", _("客户不存在"))
+    if customer.is_locked(now):
+        if customer.locked_by_id == agent.pk:
+            return customer
+        refuse("customer", _("客户已被坐席 %(a)s 锁定") % {"a": customer.locked_by})
+    with transaction.atomic():
+        # serialise this agent's locks so two concurrent requests cannot both pass the limit
+        Agent.objects.select_for_update().filter(pk=agent.pk).first()
+        if agent.max_locked_customers:
+            held = Customer.objects.filter(locked_by=agent).exclude(locked_until__lte=now).count()
+            if held >= agent.max_locked_customers:
+                refuse("customer", _("锁定失败：坐席 %(a)s 最多锁定 %(n)s 个客户，已锁定 %(held)s 个")
+                       % {"a": agent.number, "n": agent.max_locked_customers, "held": held})
+        before = audit.snapshot(customer)
+        customer.locked_by = agent
+        customer.locked_until = now + timedelta(days=agent.lock_days) if agent.lock_days else None
+        customer.save(update_fields=["locked_by", "locked_until", "updated_at"])
+        audit.record_update(customer, before)
+    return customer
+
+
+def customer_unlock(*, customer: Customer, by: Agent) -> Customer:
+    if customer.locked_by_id is None:
+        return customer
+    if customer.is_locked() and not (customer.locked_by_id == by.pk or lock_holder_can_be_overridden_by(by, customer)):
+        refuse("customer", _("客户由坐席 %(a)s 锁定，只有该坐席、其上级或管理员可以解锁") % {"a": customer.locked_by})
+    before = audit.snapshot(customer)
+    customer.locked_by = None
+    customer.locked_until = None
+    with transaction.atomic():
+        customer.save(update_fields=["locked_by", "locked_until", "updated_at"])
+        audit.record_update(customer, before)
+    return customer
+
+
+def unlock_expired(*, now=None) -> int:
+    """Clear locks whose time is up (the periodic worker job)."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        batch = list(Customer.objects.filter(locked_until__lte=now, locked_by__isnull=False)[:1000])
+        if not batch:
+            return total
+        entries = []
+        for c in batch:
+            before = audit.snapshot(c)
+            c.locked_by = None
+            c.locked_until = None
+            entries.append((c, "update", audit.diff(before, audit.snapshot(c))))
+        with transaction.atomic():
+            Customer.objects.filter(pk__in=[c.pk for c in batch]).update(locked_by=None, locked_until=None)
+            audit.record_many(entries, channel=Channel.SYSTEM)
+        total += len(batch)
+

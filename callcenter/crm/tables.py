@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from callcenter.core.tables import DateTimeColumn
+from callcenter.crm.models import Customer, CustomerCategory, CustomerField, FieldCode
+
+
+class LockColumn(tables.Column):
+    def render(self, value, record):
+        if not record.is_locked():
+            return ""
+        return format_html('<span class="badge text-bg-warning">{} {}</span>', _("锁定"), record.locked_by.number)
+
+
+class DataColumn(tables.Column):
+    """One custom field, read from `Customer.data`."""
+
+    def __init__(self, *args, key: str, **kwargs):
+        self.key = key
+        super().__init__(*args, accessor="pk", orderable=False, empty_values=(), **kwargs)
+
+    def render(self, value, record):
+        return record.data.get(self.key, "")
+
+
+class CustomerTable(tables.Table):
+    name = tables.Column(verbose_name=_("客户名称"))
+    phone = tables.Column(verbose_name=_("电话"))
+    company = tables.Column(verbose_name=_("公司"))
+    category = tables.Column(verbose_name=_("客户分类"))
+    owner = tables.Column(verbose_name=_("归属坐席"))
+    locked_by = LockColumn(verbose_name=_("锁定"), empty_values=())
+    created_at = DateTimeColumn(verbose_name=_("创建时间"), format="Y-m-d H:i")
+
+    class Meta:
+        model = Customer
+        fields = ()
+        default_hidden = ()
+
+
+def customer_table_for(fields) -> type[tables.Table]:
+    """The customer table with the enterprise's custom fields as extra columns (hidden unless visible)."""
+    attrs = {f"f_{f.key}": DataColumn(verbose_name=f.label, key=f.key) for f in fields}
+    hidden = tuple(f"f_{f.key}" for f in fields if not f.visible)
+    meta = type("Meta", (CustomerTable.Meta,), {"default_hidden": hidden})
+    return type("EnterpriseCustomerTable", (CustomerTable,), {**attrs, "Meta": meta})
+
+
+class CustomerCategoryTable(tables.Table):
+    name = tables.Column(verbose_name=_("分类名称"))
+    remark = tables.Column(verbose_name=_("备注"))
+    created_at = DateTimeColumn(verbose_name=_("创建时间"), format="Y-m-d H:i")
+
+    class Meta:
+        model = CustomerCategory
+        fields = ()
+
+
+class CustomerFieldTable(tables.Table):
+    order = tables.Column(verbose_name=_("顺序"))
+    label = tables.Column(verbose_name=_("字段名称"))
+    key = tables.Column(verbose_name=_("字段键"))
+    field_type = tables.Column(verbose_name=_("字段类型"))
+    code = tables.Column(verbose_name=_("字段代码"))
+    required = tables.BooleanColumn(verbose_name=_("必填"))
+    visible = tables.BooleanColumn(verbose_name=_("显示"))
+    width = tables.Column(verbose_name=_("宽度占比"))
+    is_birthday = tables.BooleanColumn(verbose_name=_("生日字段"))
+
+    class Meta:
+        model = CustomerField
+        fields = ()
+
+
+class FieldCodeTable(tables.Table):
+    name = tables.Column(verbose_name=_("代码名称"))
+    remark = tables.Column(verbose_name=_("备注"))
+
+    class Meta:
+        model = FieldCode
+        fields = ()

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from callcenter.crm import screens, views
+
+app_name = "crm"
+
+urlpatterns = [
+    path("customers/lock/", views.LockView.as_view(), name="customer_lock"),
+    path("customers/unlock/", views.UnlockView.as_view(), name="customer_unlock"),
+    path("customers/transfer/", views.TransferView.as_view(), name="customer_transfer"),
+    path("customers/merge/", views.MergeView.as_view(), name="customer_merge"),
+    path("fieldcodes/<int:pk>/values/", views.FieldCodeValuesView.as_view(), name="fieldcode_values"),
+    path("fieldcodes/<int:pk>/values/<int:value_pk>/delete/", views.FieldCodeValueDeleteView.as_view(),
+         name="fieldcode_value_delete"),
+    path("fieldcodes/<int:pk>/children/", views.FieldCodeChildrenView.as_view(), name="fieldcode_children"),
+]
+for screen in screens.SCREENS:
+    urlpatterns += screen.get_urls()
