@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from callcenter.calls import services as calls
 from callcenter.calls.choices import AgentStatus, CallDirection, ChannelKind
+from callcenter.calls.models import Cdr
 from callcenter.pbx.asterisk.ari import AriClient, AriError, Event
 from callcenter.pbx.asterisk.render import parse_stasis_args
 from callcenter.pbx.callctl import dbconfig
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 AGENT_RING_SECONDS = 20
 LANE_IDLE_SECONDS = 5.0  # a call's event lane ends after this long without events
+CONFIG_TTL_SECONDS = 2.0  # call-time configuration (menus, routes, blacklist) is re-read this often
+WRITE_BATCH_SECONDS = 0.02  # how long queued writes may wait to share a transaction
 
 
 def db(func):
@@ -103,22 +106,48 @@ class CallControl:
         self.stopping = asyncio.Event()
         self.handled_events = 0
         self._lanes: dict[str, asyncio.Queue] = {}
+        self._writes: list[tuple] = []
+        self._contexts: dict[tuple[str, str], tuple[float, object]] = {}
+        self._writes_pending = asyncio.Event()
 
     # --- process ------------------------------------------------------------------------------
     async def run(self) -> None:
         events = asyncio.create_task(self._event_loop(), name="ari-events")
         commands = asyncio.create_task(self._command_loop(), name="commands")
+        writer = asyncio.create_task(self._writer(), name="db-writer")
         await self.stopping.wait()
-        for task in (events, commands):
+        for task in (events, commands, writer):
             task.cancel()
-        for task in (events, commands):
+        for task in (events, commands, writer):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await db(run_writes)(self._take_writes())  # what was queued before the stop still lands
         # The database thread's connection goes with us (PostgreSQL would otherwise keep a session).
         await db(connections.close_all)()
 
     def stop(self) -> None:
         self.stopping.set()
+
+    # --- writes ---------------------------------------------------------------------------------
+    def write(self, func, *args, **kwargs) -> None:
+        """Queue a database write (CDR, channel, state, event log). Writes run in order, batched
+        in one transaction by the writer task: a call costs a dozen writes, and one round trip
+        to the database thread each would cap call control at a few calls per second."""
+        self._writes.append((func, args, kwargs))
+        self._writes_pending.set()
+
+    def _take_writes(self) -> list[tuple]:
+        batch, self._writes = self._writes, []
+        self._writes_pending.clear()
+        return batch
+
+    async def _writer(self) -> None:
+        while True:
+            await self._writes_pending.wait()
+            await asyncio.sleep(WRITE_BATCH_SECONDS)  # let a batch gather
+            batch = self._take_writes()
+            if batch:
+                await db(run_writes)(batch)
 
     async def _event_loop(self) -> None:
         """Events of one call run in order, in that call's lane; calls run concurrently.
@@ -216,7 +245,7 @@ class CallControl:
             call = self.calls[channel.id]
             call.answered = True
             now = timezone.now()
-            await db(calls.cdr_answer)(call_id=call.key, answered_at=now)
+            self.write(calls.cdr_answer, call_id=call.key, answered_at=now)
             await self.log_event(call, "answered", "")
             await self.feed(call, base.Answered())
         elif role == "inbound":
@@ -231,7 +260,7 @@ class CallControl:
     async def _destroyed(self, ev: Event) -> None:
         cid = ev.channel.id
         cause = ev.cause if ev.cause is not None else base.CAUSE_NORMAL
-        await db(calls.live_channel_remove)(channel_ids=[cid])
+        self.write(calls.live_channel_remove, channel_ids=[cid])
         if cid in self.agent_legs:
             call = self.agent_legs.pop(cid)
             await self._agent_leg_gone(call, cid, cause)
@@ -254,7 +283,7 @@ class CallControl:
         channel = ev.channel
         entry = parse_stasis_args(ev.args)
         code, did, trunk = entry.enterprise, entry.target, entry.trunk
-        ctx = await db(dbconfig.inbound_context)(code, trunk) if entry.kind == "inbound" else None
+        ctx = await self._inbound_context(code, trunk) if entry.kind == "inbound" else None
         if ctx is None:
             await self._hangup(channel.id, reason_code=base.CAUSE_UNALLOCATED)
             return
@@ -262,9 +291,9 @@ class CallControl:
         call = Call(key=channel.id, enterprise_id=ctx.enterprise_id, code=ctx.code, caller=caller)
         self.calls[channel.id] = call
         now = timezone.now()
-        await db(calls.cdr_open)(enterprise_id=ctx.enterprise_id, call_id=channel.id, direction=CallDirection.IN,
+        self.write(calls.cdr_open, enterprise_id=ctx.enterprise_id, call_id=channel.id, direction=CallDirection.IN,
                                  started_at=now, caller=caller, callee=did, did=did, trunk_id=ctx.trunk_id)
-        await db(calls.live_channel_upsert)(enterprise_id=ctx.enterprise_id, channel_id=channel.id,
+        self.write(calls.live_channel_upsert, enterprise_id=ctx.enterprise_id, channel_id=channel.id,
                                             kind=ChannelKind.TRUNK, started_at=now, name=channel.name,
                                             state="Up", caller=caller, callee=did)
         decision = await db(route_inbound_sync)(ctx, caller, did)
@@ -286,17 +315,32 @@ class CallControl:
             call.group, call.group_name = group, decision.target
             await self._transfer_to_group(call)
 
+    async def _inbound_context(self, code: str, trunk: str):
+        """Routing configuration of an enterprise, read at most every CONFIG_TTL_SECONDS.
+
+        Menus, schedules, routes and the blacklist take effect within that time without an
+        apply; reading them for every call cost ~9 ms of the database thread per call.
+        """
+        key = (code, trunk)
+        now = asyncio.get_running_loop().time()
+        cached = self._contexts.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        ctx = await db(dbconfig.inbound_context)(code, trunk)
+        self._contexts[key] = (now + CONFIG_TTL_SECONDS, ctx)
+        return ctx
+
     async def _internal(self, ev: Event) -> None:
         entry = parse_stasis_args(ev.args)
         code, exten = entry.enterprise, entry.target
-        ctx = await db(dbconfig.inbound_context)(code, "") if entry.kind == "internal" else None
+        ctx = await self._inbound_context(code, "") if entry.kind == "internal" else None
         if ctx is None:
             await self._hangup(ev.channel.id, reason_code=base.CAUSE_UNALLOCATED)
             return
         caller = ev.channel.caller.number if ev.channel.caller else ""
         call = Call(key=ev.channel.id, enterprise_id=ctx.enterprise_id, code=code, caller=caller)
         self.calls[call.key] = call
-        await db(calls.cdr_open)(enterprise_id=ctx.enterprise_id, call_id=call.key,
+        self.write(calls.cdr_open, enterprise_id=ctx.enterprise_id, call_id=call.key,
                                  direction=CallDirection.INTERNAL, started_at=timezone.now(), caller=caller,
                                  callee=exten)
         with contextlib.suppress(AriError):
@@ -304,30 +348,46 @@ class CallControl:
         call.answered = True
         await self._dial_extension(call, exten, AGENT_RING_SECONDS)
 
+    # --- hang-up from the agent workspace ------------------------------------------------------------
+    async def _hangup_command(self, command: PbxCommand) -> None:
+        """Hang up a customer channel of the command's enterprise (its CDR still open); the
+        ChannelDestroyed that follows ends the call as if the customer had hung up."""
+        channel_id = str((command.params or {}).get("channel_id", ""))
+        call = self.calls.get(channel_id)
+        ours = call is not None and call.enterprise_id == command.enterprise_id
+        if not ours and not (channel_id and await db(open_call_of)(command.enterprise_id, channel_id)):
+            await db(finish_command)(command.pk, CommandStatus.FAILED, "no such call")
+            return
+        await self._hangup(channel_id)
+        await db(finish_command)(command.pk, CommandStatus.DONE, "hung up")
+
     # --- test dial (测拨) --------------------------------------------------------------------------
     async def run_command(self, command: PbxCommand) -> None:
+        if command.kind == CommandKind.HANGUP:
+            await self._hangup_command(command)
+            return
         if command.kind != CommandKind.TEST_DIAL:
-            await db(finish_command)(command.pk, CommandStatus.FAILED, "unknown command")
+            self.write(finish_command, command.pk, CommandStatus.FAILED, "unknown command")
             return
         try:
             run = await db(dbconfig.flow_run)(command.params["flow_id"])
         except Exception as exc:
-            await db(finish_command)(command.pk, CommandStatus.FAILED, str(exc)[:200])
+            self.write(finish_command, command.pk, CommandStatus.FAILED, str(exc)[:200])
             return
         number = command.params["number"]
         if run.trunk_endpoint is None:
-            await db(add_event)(command.enterprise_id, command.pk, "", "failed", "没有可用的外线")
-            await db(finish_command)(command.pk, CommandStatus.FAILED, "no trunk")
+            self.write(add_event, command.enterprise_id, command.pk, "", "failed", "没有可用的外线")
+            self.write(finish_command, command.pk, CommandStatus.FAILED, "no trunk")
             return
         channel_id = f"cc-test-{command.pk}-{uuid.uuid4().hex[:8]}"
         call = Call(key=channel_id, enterprise_id=run.enterprise_id, code=run.code, kind="test", caller=number,
                     command_id=command.pk, machine=FlowMachine(run.config), group=run.group,
                     group_name=run.group_name)
         self.calls[channel_id] = call
-        await db(calls.cdr_open)(enterprise_id=run.enterprise_id, call_id=channel_id, direction=CallDirection.TEST,
+        self.write(calls.cdr_open, enterprise_id=run.enterprise_id, call_id=channel_id, direction=CallDirection.TEST,
                                  started_at=timezone.now(), caller=run.caller_id, callee=number,
                                  trunk_id=run.trunk_id, flow_id=run.flow_id, group_name=run.group_name)
-        await db(set_command_call)(command.pk, channel_id)
+        self.write(set_command_call, command.pk, channel_id)
         await self.log_event(call, "dialing", number)
         try:
             await self.ari.originate(f"PJSIP/{number}@{run.trunk_endpoint}", app=self.app,
@@ -336,10 +396,10 @@ class CallControl:
         except AriError as exc:
             self.calls.pop(channel_id, None)
             await self.log_event(call, "failed", exc.message if hasattr(exc, "message") else str(exc))
-            await db(calls.cdr_close)(call_id=channel_id, ended_at=timezone.now(), cause=38, outcome="failed")
-            await db(finish_command)(command.pk, CommandStatus.FAILED, str(exc)[:200])
+            self.write(calls.cdr_close, call_id=channel_id, ended_at=timezone.now(), cause=38, outcome="failed")
+            self.write(finish_command, command.pk, CommandStatus.FAILED, str(exc)[:200])
             return
-        await db(calls.live_channel_upsert)(enterprise_id=run.enterprise_id, channel_id=channel_id,
+        self.write(calls.live_channel_upsert, enterprise_id=run.enterprise_id, channel_id=channel_id,
                                             kind=ChannelKind.TRUNK, started_at=timezone.now(),
                                             name=f"PJSIP/{run.trunk_endpoint}", state="Dialing",
                                             caller=run.caller_id, callee=number)
@@ -388,7 +448,7 @@ class CallControl:
         elif isinstance(cmd, base.DialExtension):
             await self._dial_extension(call, cmd.extension, cmd.ring_seconds)
         elif isinstance(cmd, base.RememberDefaultIndex):
-            await db(dbconfig.remember_default_index)(cmd.menu_id, cmd.index)
+            self.write(dbconfig.remember_default_index, cmd.menu_id, cmd.index)
         elif isinstance(cmd, base.HangupCall):
             await self._hangup(call.key, reason_code=cmd.cause)
 
@@ -433,7 +493,7 @@ class CallControl:
             # app_queue distributes the call from here on; events still reach us (subscribeAll).
             call.in_queue = ext.queue_name
             await self.log_event(call, "queue", ext.queue_name)
-            await db(calls.live_channel_upsert)(enterprise_id=call.enterprise_id, channel_id=call.key,
+            self.write(calls.live_channel_upsert, enterprise_id=call.enterprise_id, channel_id=call.key,
                                                 kind=ChannelKind.QUEUE_WAIT, started_at=timezone.now(),
                                                 caller=call.caller, queue_name=ext.queue_name, state="Up")
             try:
@@ -464,9 +524,9 @@ class CallControl:
         call.rang_agent_ids.append(ext.agent_id)
         await self.log_event(call, "agent_ringing", ext.number)
         now = timezone.now()
-        await db(calls.agent_state_set)(enterprise_id=call.enterprise_id, agent_id=ext.agent_id,
+        self.write(calls.agent_state_set, enterprise_id=call.enterprise_id, agent_id=ext.agent_id,
                                         state=AgentStatus.RINGING, since=now, call_id=call.key)
-        await db(calls.live_channel_upsert)(enterprise_id=call.enterprise_id, channel_id=leg_id,
+        self.write(calls.live_channel_upsert, enterprise_id=call.enterprise_id, channel_id=leg_id,
                                             kind=ChannelKind.EXTENSION, started_at=now, name=f"PJSIP/{ext.endpoint}",
                                             state="Ringing", caller=call.caller, callee=ext.number,
                                             agent_id=ext.agent_id)
@@ -481,7 +541,7 @@ class CallControl:
         if ext is None or ext.agent_id is None:
             return
         await self.log_event(call, "connected", ext.number)
-        await db(calls.cdr_answer)(call_id=call.key, answered_at=timezone.now(), agent_id=ext.agent_id,
+        self.write(calls.cdr_answer, call_id=call.key, answered_at=timezone.now(), agent_id=ext.agent_id,
                                    queue_name=call.in_queue)
 
     async def _agent_answered(self, call: Call, leg_id: str) -> None:
@@ -502,21 +562,21 @@ class CallControl:
         await self.ari.add_channel(bridge.id, [call.key, leg_id])
         now = timezone.now()
         await self.log_event(call, "connected", leg.extension)
-        await db(calls.cdr_answer)(call_id=call.key, answered_at=now, agent_id=leg.agent_id,
+        self.write(calls.cdr_answer, call_id=call.key, answered_at=now, agent_id=leg.agent_id,
                                    group_name=call.group_name or None)
-        await db(calls.agent_state_set)(enterprise_id=call.enterprise_id, agent_id=leg.agent_id,
+        self.write(calls.agent_state_set, enterprise_id=call.enterprise_id, agent_id=leg.agent_id,
                                         state=AgentStatus.BUSY, since=now, call_id=call.key)
-        await db(calls.live_channel_upsert)(enterprise_id=call.enterprise_id, channel_id=leg_id,
+        self.write(calls.live_channel_upsert, enterprise_id=call.enterprise_id, channel_id=leg_id,
                                             kind=ChannelKind.EXTENSION, started_at=now, state="Up",
                                             caller=call.caller, callee=leg.extension, agent_id=leg.agent_id)
         if call.group is not None and leg.agent_id is not None:
-            await db(dbconfig.remember_group_agent)(call.group.id, leg.agent_id)
+            self.write(dbconfig.remember_group_agent, call.group.id, leg.agent_id)
         if leg.record:
             name = f"{call.code}-{call.key}"
             with contextlib.suppress(AriError):
                 await self.ari.request("POST", f"/bridges/{bridge.id}/record",
                                        params={"name": name, "format": "wav", "ifExists": "overwrite"})
-                await db(calls.recording_add)(enterprise_id=call.enterprise_id, call_id=call.key, created_at=now,
+                self.write(calls.recording_add, enterprise_id=call.enterprise_id, call_id=call.key, created_at=now,
                                               agent_id=leg.agent_id, url=f"ari:{name}")
         await self.feed(call, base.AgentAnswered(agent=leg.extension))
 
@@ -524,7 +584,7 @@ class CallControl:
         leg = call.agent_leg
         if leg is not None and leg.agent_id is not None:
             self.busy_agents.discard(leg.agent_id)
-            await db(calls.agent_state_set)(enterprise_id=call.enterprise_id, agent_id=leg.agent_id,
+            self.write(calls.agent_state_set, enterprise_id=call.enterprise_id, agent_id=leg.agent_id,
                                             state=AgentStatus.IDLE, since=timezone.now())
         if leg is None or leg.channel_id != leg_id:
             return
@@ -573,7 +633,7 @@ class CallControl:
         last_key = machine.last_key if machine is not None else ""
         if outcome is None and machine is not None and machine.outcome is not None:
             outcome = str(machine.outcome)
-        await db(calls.cdr_close)(call_id=call.key, ended_at=timezone.now(), cause=cause, last_key=last_key or None,
+        self.write(calls.cdr_close, call_id=call.key, ended_at=timezone.now(), cause=cause, last_key=last_key or None,
                                   outcome=outcome)
         connected = bool(call.agent_leg and call.agent_leg.up) or (outcome == "connected")
         # A missed call (漏接): inbound, rang an agent (or found nobody to ring), never connected.
@@ -581,20 +641,34 @@ class CallControl:
         missed = call.kind == "inbound" and not connected and not call.in_queue and (
             call.rang_agent_ids or outcome in ("no_answer", "no_destination", "abandoned"))
         if missed:
-            await db(calls.missed_call_add)(enterprise_id=call.enterprise_id, call_id=call.key, caller=call.caller,
+            self.write(calls.missed_call_add, enterprise_id=call.enterprise_id, call_id=call.key, caller=call.caller,
                                             at=timezone.now(), rang_agent_ids=call.rang_agent_ids,
                                             group_name=call.group_name)
         if call.command_id is not None:
             await self.log_event(call, "ended", outcome or "")
-            await db(finish_command)(call.command_id, CommandStatus.DONE, outcome or "")
+            self.write(finish_command, call.command_id, CommandStatus.DONE, outcome or "")
 
     async def log_event(self, call: Call, kind: str, detail: str) -> None:
         if call.command_id is None:
             return
-        await db(add_event)(call.enterprise_id, call.command_id, call.key, kind, detail)
+        self.write(add_event, call.enterprise_id, call.command_id, call.key, kind, detail)
 
 
 # --- database helpers (sync) ---------------------------------------------------------------------
+
+
+def run_writes(batch: list[tuple]) -> None:
+    """Run queued writes in one transaction, each in its own savepoint: a bad write is logged
+    and skipped without losing the others."""
+    if not batch:
+        return
+    with transaction.atomic():
+        for func, args, kwargs in batch:
+            try:
+                with transaction.atomic():
+                    func(*args, **kwargs)
+            except Exception:
+                log.exception("callctl: write %s failed", getattr(func, "__name__", func))
 
 
 def route_inbound_sync(ctx, caller: str, did: str):
@@ -612,6 +686,11 @@ def claim_commands(limit: int = 20) -> list[PbxCommand]:
         if won:
             claimed.append(command)
     return claimed
+
+
+def open_call_of(enterprise_id: int, call_id: str) -> bool:
+    """A call of this enterprise that has not ended (maybe run by another call-control process)."""
+    return Cdr.objects.filter(enterprise_id=enterprise_id, call_id=call_id, ended_at__isnull=True).exists()
 
 
 def finish_command(command_id: int, status: str, result: str) -> None:
