@@ -10,14 +10,16 @@ from callcenter.crm import api as crm_api
 from callcenter.notices import api as notices_api
 from callcenter.pbx import api as pbx_api
 from callcenter.telephony import api as telephony_api
+from callcenter.workspace import api as workspace_api
 
 router = DefaultRouter()
-for module in (accounts_api, telephony_api, pbx_api, calls_api, notices_api, crm_api):
+for module in (accounts_api, telephony_api, pbx_api, calls_api, notices_api, crm_api, workspace_api):
     module.register(router)
 
 urlpatterns = [
     path("v1/enterprise/", accounts_api.EnterpriseView.as_view(), name="api-enterprise"),
     path("v1/sso-links/", accounts_api.SsoLinkView.as_view(), name="api-sso-links"),
+    *workspace_api.urlpatterns,
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "callcenter.calls",
     "callcenter.crm",
     "callcenter.notices",
+    "callcenter.workspace",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("calls/", include("callcenter.calls.urls")),
     path("crm/", include("callcenter.crm.urls")),
     path("notices/", include("callcenter.notices.urls")),
+    path("workspace/", include("callcenter.workspace.urls")),
     path("", include("callcenter.core.urls")),
 ]
 

@@ -15,7 +15,15 @@ from rest_framework.response import Response
 from callcenter.accounts.models import Agent
 from callcenter.core.api import TenantSerializer, TenantViewSet
 from callcenter.crm import filtersets, services
-from callcenter.crm.models import Customer, CustomerCategory, CustomerField, FieldCode, FieldCodeValue
+from callcenter.crm.models import (
+    Customer,
+    CustomerCategory,
+    CustomerField,
+    FieldCode,
+    FieldCodeValue,
+    ThirdPartySource,
+    ThirdPartySubTable,
+)
 
 
 class ServiceViewSet(TenantViewSet):
@@ -217,9 +225,149 @@ class FieldCodeValueViewSet(ServiceViewSet):
         services.fieldcode_value_delete(value=instance)
 
 
+class ThirdPartySourceSerializer(TenantSerializer):
+    password = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=False,
+                                     help_text="write-only; empty keeps the stored password")
+    has_password = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ThirdPartySource
+        fields = ["id", "name", "kind", "host", "port", "database", "user", "password", "has_password", "sql",
+                  "enabled", "timeout", "columns", "mapping", "created_at"]
+        read_only_fields = ["enabled", "columns", "created_at"]
+        validators = []
+
+    def get_has_password(self, obj) -> bool:
+        return bool(obj.password)
+
+
+class ThirdPartyTestRequest(serializers.Serializer):
+    phone = serializers.CharField(max_length=40)
+
+
+class ThirdPartyTestResult(serializers.Serializer):
+    ok = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    truncated = serializers.BooleanField()
+
+
+def _test_response(source, phone, sql=None, max_rows=1):
+    from callcenter.crm import thirdparty
+
+    try:
+        found = thirdparty.run(source, phone, max_rows=max_rows, sql=sql)
+    except thirdparty.ThirdPartyError as exc:
+        return Response({"ok": False, "error": str(exc), "columns": [], "rows": [], "truncated": False})
+    return Response({"ok": True, "error": "", "columns": found.columns, "truncated": found.truncated,
+                     "rows": [[thirdparty._text(v) for v in row] for row in found.rows]})
+
+
+class ThirdPartySourceViewSet(ServiceViewSet):
+    """第三方数据库. Mapping is {local field key: third-party column}; `enabled` changes through
+    the enable/disable actions (enabling checks the connection)."""
+
+    queryset = ThirdPartySource.objects.all()
+    serializer_class = ThirdPartySourceSerializer
+    filterset_class = filtersets.ThirdPartySourceFilterSet
+    required_verbs = {"test": "change", "enable": "change", "disable": "change", "reload_columns": "change"}
+
+    def create_object(self, data):
+        mapping = data.pop("mapping", None)
+        obj = services.source_save(enterprise=self.request.user.enterprise, values=data)
+        if mapping:
+            services.source_set_mapping(source=obj, mapping=mapping)
+        return obj
+
+    def update_object(self, instance, data):
+        mapping = data.pop("mapping", None)
+        obj = services.source_save(enterprise=self.request.user.enterprise, values=data, source=instance)
+        if mapping is not None:
+            services.source_set_mapping(source=obj, mapping=mapping)
+        return obj
+
+    def delete_object(self, instance):
+        services.source_delete(source=instance)
+
+    @extend_schema(request=ThirdPartyTestRequest, responses=ThirdPartyTestResult)
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        """【测试】: the row found for a phone, or why the database did not answer."""
+        body = ThirdPartyTestRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        return _test_response(self.get_object(), body.validated_data["phone"])
+
+    @extend_schema(request=None, responses=ThirdPartySourceSerializer)
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        obj = services.source_set_enabled(source=self.get_object(), enabled=True)
+        return Response(self.get_serializer(obj).data)
+
+    @extend_schema(request=None, responses=ThirdPartySourceSerializer)
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        obj = services.source_set_enabled(source=self.get_object(), enabled=False)
+        return Response(self.get_serializer(obj).data)
+
+    @extend_schema(request=None, responses=ThirdPartySourceSerializer)
+    @action(detail=True, methods=["post"], url_path="reload-columns")
+    def reload_columns(self, request, pk=None):
+        obj = self.get_object()
+        services.source_reload_columns(source=obj)
+        return Response(self.get_serializer(obj).data)
+
+
+class ThirdPartySubTableSerializer(TenantSerializer):
+    columns = serializers.JSONField(required=False, help_text="[{name, label, order, visible}]")
+
+    class Meta:
+        model = ThirdPartySubTable
+        fields = ["id", "source", "name", "sql", "columns", "enabled", "order"]
+        validators = []
+
+
+class ThirdPartySubTableViewSet(ServiceViewSet):
+    """第三方数据库子表; `test` runs the SQL for a phone (at most 1,000 rows, `truncated` beyond)."""
+
+    queryset = ThirdPartySubTable.objects.select_related("source")
+    serializer_class = ThirdPartySubTableSerializer
+    filterset_class = filtersets.ThirdPartySubTableFilterSet
+    sort_field = "id"
+    required_verbs = {"test": "change", "fetch_columns": "change"}
+
+    def create_object(self, data):
+        return services.subtable_save(enterprise=self.request.user.enterprise, values=data)
+
+    def update_object(self, instance, data):
+        return services.subtable_save(enterprise=self.request.user.enterprise, values=data, table=instance)
+
+    def delete_object(self, instance):
+        services.subtable_delete(table=instance)
+
+    @extend_schema(request=ThirdPartyTestRequest, responses=ThirdPartyTestResult)
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        from callcenter.crm.thirdparty import SUBTABLE_MAX_ROWS
+
+        body = ThirdPartyTestRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        obj = self.get_object()
+        return _test_response(obj.source, body.validated_data["phone"], sql=obj.sql, max_rows=SUBTABLE_MAX_ROWS)
+
+    @extend_schema(request=None, responses=ThirdPartySubTableSerializer)
+    @action(detail=True, methods=["post"], url_path="fetch-columns")
+    def fetch_columns(self, request, pk=None):
+        obj = self.get_object()
+        services.subtable_fetch_columns(table=obj)
+        return Response(self.get_serializer(obj).data)
+
+
 def register(router) -> None:
     router.register("customers", CustomerViewSet, basename="customer")
     router.register("customer-categories", CustomerCategoryViewSet, basename="customer-category")
     router.register("customer-fields", CustomerFieldViewSet, basename="customer-field")
     router.register("field-codes", FieldCodeViewSet, basename="field-code")
     router.register("field-code-values", FieldCodeValueViewSet, basename="field-code-value")
+    router.register("third-party-sources", ThirdPartySourceViewSet, basename="third-party-source")
+    router.register("third-party-sub-tables", ThirdPartySubTableViewSet, basename="third-party-sub-table")

@@ -11,3 +11,9 @@ class FieldType(models.TextChoices):
     CHOICE = "choice", _("字段代码")
     PHONE = "phone", _("电话")
     EMAIL = "email", _("邮箱")
+
+
+class SourceKind(models.TextChoices):
+    POSTGRESQL = "postgresql", _("PostgreSQL")
+    MYSQL = "mysql", _("MySQL / MariaDB")
+    SQLITE = "sqlite", _("SQLite 文件")

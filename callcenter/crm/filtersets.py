@@ -9,7 +9,15 @@ from django.utils.translation import gettext_lazy as _
 from callcenter.accounts.filtersets import agent_choices
 from callcenter.core.filtersets import TenantFilterSet
 from callcenter.crm.choices import FieldType
-from callcenter.crm.models import Customer, CustomerCategory, CustomerField, FieldCode, FieldCodeValue
+from callcenter.crm.models import (
+    Customer,
+    CustomerCategory,
+    CustomerField,
+    FieldCode,
+    FieldCodeValue,
+    ThirdPartySource,
+    ThirdPartySubTable,
+)
 
 
 class CustomerFilterSet(TenantFilterSet):
@@ -76,3 +84,21 @@ class FieldCodeValueFilterSet(TenantFilterSet):
     class Meta:
         model = FieldCodeValue
         fields = ["code", "parent", "root"]
+
+
+class ThirdPartySourceFilterSet(TenantFilterSet):
+    q = df.CharFilter(label=_("名称"), field_name="name", lookup_expr="icontains")
+    enabled = df.BooleanFilter(label=_("生效"))
+
+    class Meta:
+        model = ThirdPartySource
+        fields = ["q", "enabled"]
+
+
+class ThirdPartySubTableFilterSet(TenantFilterSet):
+    q = df.CharFilter(label=_("名称"), field_name="name", lookup_expr="icontains")
+    source = df.ModelChoiceFilter(label=_("第三方数据库"), queryset=ThirdPartySource.objects.order_by("name"))
+
+    class Meta:
+        model = ThirdPartySubTable
+        fields = ["q", "source"]

@@ -11,7 +11,14 @@ from callcenter.accounts.models import Agent
 from callcenter.core.forms import BulkEditForm, TenantModelForm, bootstrapify
 from callcenter.crm import services
 from callcenter.crm.choices import FieldType
-from callcenter.crm.models import PATH_SEP, CustomerCategory, CustomerField, FieldCode
+from callcenter.crm.models import (
+    PATH_SEP,
+    CustomerCategory,
+    CustomerField,
+    FieldCode,
+    ThirdPartySource,
+    ThirdPartySubTable,
+)
 
 
 def active_agents(enterprise):
@@ -169,3 +176,114 @@ class TransferForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["to_agent"].queryset = active_agents(enterprise)
         bootstrapify(self)
+
+
+# --- third-party databases (2.7.4) and sub-tables (2.7.5) ------------------------------------------------
+
+
+class ThirdPartySourceForm(TenantModelForm):
+    password = forms.CharField(label=_("密码"), required=False, strip=False,
+                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                               help_text=_("保存后不再显示；编辑时留空则不修改"))
+
+    class Meta:
+        model = ThirdPartySource
+        fields = ["name", "kind", "host", "port", "database", "user", "password", "sql", "timeout"]
+        widgets = {"sql": forms.Textarea(attrs={"rows": 4, "class": "font-monospace"})}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sql") and data.get("kind"):
+            from django.core.exceptions import ValidationError
+
+            from callcenter.crm import thirdparty
+
+            try:
+                data["sql"] = thirdparty.validate_sql(data["sql"], data["kind"])
+            except ValidationError as exc:
+                self.add_error("sql", exc.messages)
+        return data
+
+    def validate_unique(self):
+        pass
+
+    def validate_constraints(self, exclude=None):
+        pass
+
+    def values(self) -> dict:
+        return {n: self.cleaned_data[n] for n in self._meta.fields if n in self.cleaned_data}
+
+
+class ThirdPartySubTableForm(TenantModelForm):
+    class Meta:
+        model = ThirdPartySubTable
+        fields = ["source", "name", "sql", "enabled", "order"]
+        widgets = {"sql": forms.Textarea(attrs={"rows": 4, "class": "font-monospace"})}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sql") and data.get("source"):
+            from django.core.exceptions import ValidationError
+
+            from callcenter.crm import thirdparty
+
+            try:
+                data["sql"] = thirdparty.validate_sql(data["sql"], data["source"].kind)
+            except ValidationError as exc:
+                self.add_error("sql", exc.messages)
+        return data
+
+    def validate_unique(self):
+        pass
+
+    def validate_constraints(self, exclude=None):
+        pass
+
+    def values(self) -> dict:
+        return {n: self.cleaned_data[n] for n in self._meta.fields if n in self.cleaned_data}
+
+
+class ThirdPartyTestForm(forms.Form):
+    phone = forms.CharField(label=_("电话"), max_length=40)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bootstrapify(self)
+
+
+class ThirdPartyMappingForm(forms.Form):
+    """One select of the source's columns per local field (name, company, each custom field)."""
+
+    def __init__(self, *args, source=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "---------")] + [(c, c) for c in source.columns or []]
+        for key, label in services.local_keys(source.enterprise):
+            self.fields[f"m_{key}"] = forms.ChoiceField(label=label, choices=choices, required=False,
+                                                        initial=(source.mapping or {}).get(key, ""))
+        bootstrapify(self)
+
+    def mapping(self) -> dict:
+        return {name[2:]: value for name, value in self.cleaned_data.items() if value}
+
+
+class SubTableColumnsForm(forms.Form):
+    """Label, order and visibility of each column of a sub-table (【上】【下】【编辑】)."""
+
+    def __init__(self, *args, table=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.names = [c["name"] for c in table.columns or []]
+        for i, c in enumerate(table.columns or []):
+            self.fields[f"label_{i}"] = forms.CharField(label=c["name"], max_length=60, initial=c.get("label"))
+            self.fields[f"order_{i}"] = forms.IntegerField(label=_("顺序"), initial=c.get("order", i))
+            self.fields[f"visible_{i}"] = forms.BooleanField(label=_("显示"), required=False,
+                                                             initial=c.get("visible", True))
+        bootstrapify(self)
+
+    def rows(self):
+        return [(name, self[f"label_{i}"], self[f"order_{i}"], self[f"visible_{i}"])
+                for i, name in enumerate(self.names)]
+
+    def columns(self) -> list[dict]:
+        d = self.cleaned_data
+        return [{"name": name, "label": d[f"label_{i}"], "order": d[f"order_{i}"], "visible": d[f"visible_{i}"]}
+                for i, name in enumerate(self.names)]

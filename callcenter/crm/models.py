@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from callcenter.accounts.models import Agent
+from callcenter.core.crypto import EncryptedTextField
 from callcenter.core.models import TenantModel
-from callcenter.crm.choices import FieldType
+from callcenter.crm.choices import FieldType, SourceKind
 
 PATH_SEP = " / "
 
@@ -160,3 +161,55 @@ class Customer(TenantModel):
         if self.locked_by_id is None:
             return False
         return self.locked_until is None or self.locked_until > (now or timezone.now())
+
+
+class ThirdPartySource(TenantModel):
+    """第三方数据库 (manual 2.7.4): a customer database of the enterprise's own, read by a lookup SQL
+    with one `?` (the caller's number). Mapped fields overwrite the local values when shown."""
+
+    name = models.CharField(_("名称"), max_length=60)
+    kind = models.CharField(_("数据库类型"), max_length=12, choices=SourceKind.choices, default=SourceKind.MYSQL)
+    host = models.CharField(_("地址"), max_length=200, blank=True)
+    port = models.PositiveIntegerField(_("端口"), null=True, blank=True,
+                                       validators=[MinValueValidator(1), MaxValueValidator(65535)])
+    database = models.CharField(_("数据库"), max_length=200, help_text=_("SQLite 为文件路径"))
+    user = models.CharField(_("用户名"), max_length=100, blank=True)
+    password = EncryptedTextField(_("密码"), blank=True)
+    sql = models.TextField(_("提取 SQL"), help_text=_("WHERE 子句中用一个 ? 代表来电号码，如 phone=?"))
+    enabled = models.BooleanField(_("生效"), default=False)
+    timeout = models.PositiveSmallIntegerField(_("超时（秒）"), default=2,
+                                               validators=[MinValueValidator(1), MaxValueValidator(30)])
+    columns = models.JSONField(_("目标字段"), default=list, blank=True)
+    mapping = models.JSONField(_("字段对应"), default=dict, blank=True, help_text=_("本地字段键 → 第三方字段"))
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("第三方数据库")
+        verbose_name_plural = _("第三方数据库")
+        constraints = [models.UniqueConstraint(fields=["enterprise", "name"], name="tpsource_unique_name")]
+        indexes = [models.Index(fields=["enterprise", "name", "id"], name="tpsource_ent_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ThirdPartySubTable(TenantModel):
+    """第三方数据库子表 (manual 2.7.5): a named SQL whose rows for the caller show as a tab."""
+
+    source = models.ForeignKey(ThirdPartySource, on_delete=models.PROTECT, related_name="sub_tables",
+                               verbose_name=_("第三方数据库"))
+    name = models.CharField(_("名称"), max_length=60)
+    sql = models.TextField(_("子表 SQL"), help_text=_("WHERE 子句中用一个 ? 代表来电号码，如 phone=?"))
+    columns = models.JSONField(_("字段"), default=list, blank=True,
+                               help_text=_("[{name, label, order, visible}]"))
+    enabled = models.BooleanField(_("启用"), default=True)
+    order = models.PositiveIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("第三方数据库子表")
+        verbose_name_plural = _("第三方数据库子表")
+        constraints = [models.UniqueConstraint(fields=["enterprise", "name"], name="tpsubtable_unique_name")]
+        indexes = [models.Index(fields=["enterprise", "order", "id"], name="tpsubtable_ent_order")]
+
+    def __str__(self) -> str:
+        return self.name

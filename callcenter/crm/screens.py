@@ -10,7 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from callcenter.core.screens import Screen, register
 from callcenter.crm import filtersets, forms, services, tables
 from callcenter.crm.importers import CUSTOMER_IMPORTERS
-from callcenter.crm.models import Customer, CustomerCategory, CustomerField, FieldCode
+from callcenter.crm.models import (
+    Customer,
+    CustomerCategory,
+    CustomerField,
+    FieldCode,
+    ThirdPartySource,
+    ThirdPartySubTable,
+)
 
 
 class CustomerScreen(Screen):
@@ -164,8 +171,78 @@ class FieldCodeScreen(Screen):
         services.fieldcode_delete(code=obj)
 
 
+class ThirdPartySourceScreen(Screen):
+    """第三方数据库 (2.7.4): connection, lookup SQL, 【测试】, 生效/失效, 【重新加载】 and the field mapping."""
+
+    model = ThirdPartySource
+    section = "system"
+    menu_order = 56
+    menu_label = _("第三方数据库")
+    filterset_class = filtersets.ThirdPartySourceFilterSet
+    table_class = tables.ThirdPartySourceTable
+    form_class = forms.ThirdPartySourceForm
+    actions = ("list", "detail", "add", "edit", "delete")
+    sort_fields = {"name": "name"}
+    default_sort = "name"
+    detail_template = "crm/thirdpartysource_detail.html"
+
+    @property
+    def custom_views(self):
+        from callcenter.crm import views
+
+        return {"detail": views.ThirdPartySourceDetailView}
+
+    def create(self, request, form):
+        return services.source_save(enterprise=request.user.enterprise, values=form.values())
+
+    def update(self, request, obj, form):
+        stored = ThirdPartySource.objects.get(pk=obj.pk)
+        return services.source_save(enterprise=request.user.enterprise, values=form.values(), source=stored)
+
+    def delete_refusal(self, request, obj):
+        return services.source_delete_refusal(obj)
+
+    def delete(self, request, obj):
+        services.source_delete(source=obj)
+
+
+class ThirdPartySubTableScreen(Screen):
+    """第三方数据库子表 (2.7.5): a named SQL; 【检测 SQL】, 【获取字段】, column order and visibility."""
+
+    model = ThirdPartySubTable
+    section = "system"
+    menu_order = 57
+    menu_label = _("第三方数据库子表")
+    filterset_class = filtersets.ThirdPartySubTableFilterSet
+    table_class = tables.ThirdPartySubTableTable
+    form_class = forms.ThirdPartySubTableForm
+    actions = ("list", "detail", "add", "edit", "delete")
+    sort_fields = {"order": "order"}
+    default_sort = "order"
+    select_related = ("source",)
+    detail_template = "crm/thirdpartysubtable_detail.html"
+
+    @property
+    def custom_views(self):
+        from callcenter.crm import views
+
+        return {"detail": views.ThirdPartySubTableDetailView}
+
+    def create(self, request, form):
+        return services.subtable_save(enterprise=request.user.enterprise, values=form.values())
+
+    def update(self, request, obj, form):
+        stored = ThirdPartySubTable.objects.get(pk=obj.pk)
+        return services.subtable_save(enterprise=request.user.enterprise, values=form.values(), table=stored)
+
+    def delete(self, request, obj):
+        services.subtable_delete(table=obj)
+
+
 customer_screen = register(CustomerScreen)
 category_screen = register(CustomerCategoryScreen)
 field_screen = register(CustomerFieldScreen)
 fieldcode_screen = register(FieldCodeScreen)
-SCREENS = [customer_screen, category_screen, field_screen, fieldcode_screen]
+source_screen = register(ThirdPartySourceScreen)
+subtable_screen = register(ThirdPartySubTableScreen)
+SCREENS = [customer_screen, category_screen, field_screen, fieldcode_screen, source_screen, subtable_screen]

@@ -29,6 +29,8 @@ from callcenter.crm.models import (
     CustomerField,
     FieldCode,
     FieldCodeValue,
+    ThirdPartySource,
+    ThirdPartySubTable,
 )
 
 # Fixed columns of a customer that the list's bulk update may set (besides custom fields).
@@ -570,3 +572,192 @@ def unlock_expired(*, now=None) -> int:
             audit.record_many(entries, channel=Channel.SYSTEM)
         total += len(batch)
 
+
+
+# --- third-party databases (2.7.4) and sub-tables (2.7.5) ------------------------------------------------
+
+SOURCE_FIELDS = ("name", "kind", "host", "port", "database", "user", "password", "sql", "timeout")
+
+
+def local_keys(enterprise) -> list[tuple[str, str]]:
+    """(key, label) of the local fields a third-party column may fill: name, company, custom fields."""
+    return [("name", _("客户名称")), ("company", _("公司"))] + [(f.key, f.label) for f in fields_of(enterprise)]
+
+
+def _checked_sql(sql: str, kind: str, field: str = "sql") -> str:
+    from callcenter.crm import thirdparty
+
+    try:
+        return thirdparty.validate_sql(sql, kind)
+    except ValidationError as exc:
+        refuse(field, "；".join(exc.messages))
+
+
+def source_save(*, enterprise, values: dict, source: ThirdPartySource | None = None) -> ThirdPartySource:
+    """Create (source=None) or change a source; an empty password keeps the stored one."""
+    name = (values.get("name") if "name" in values else source.name if source else "") or ""
+    name = name.strip()
+    if not name:
+        refuse("name", _("名称：不能为空"))
+    clash = ThirdPartySource.objects.filter(enterprise=enterprise, name=name)
+    if source is not None:
+        clash = clash.exclude(pk=source.pk)
+    if clash.exists():
+        refuse("name", _("名称：“%(n)s”已存在") % {"n": name})
+    obj = source or ThirdPartySource(enterprise=enterprise)
+    before = audit.snapshot(obj) if source is not None else None
+    for key in SOURCE_FIELDS:
+        if key in values and not (key == "password" and not values[key]):
+            setattr(obj, key, values[key])
+    obj.name = name
+    obj.sql = _checked_sql(obj.sql, obj.kind)
+    if not (obj.database or "").strip():
+        refuse("database", _("数据库：不能为空"))
+    for sub in (obj.sub_tables.all() if obj.pk else []):
+        _checked_sql(sub.sql, obj.kind)
+    with transaction.atomic():
+        obj.save()
+        if before is None:
+            audit.record_create(obj)
+        else:
+            audit.record_update(obj, before)
+    return obj
+
+
+def source_delete_refusal(source: ThirdPartySource) -> str | None:
+    n = source.sub_tables.count()
+    if n:
+        return _("第三方数据库“%(s)s”还有 %(n)s 个子表，请先删除子表") % {"s": source, "n": n}
+    return None
+
+
+def source_delete(*, source: ThirdPartySource) -> None:
+    refusal = source_delete_refusal(source)
+    if refusal:
+        refuse("source", refusal)
+    with transaction.atomic():
+        audit.record_delete(source)
+        source.delete()
+
+
+def _third_party_refusal(exc, field="sql"):
+    from callcenter.crm.thirdparty import ThirdPartyError
+
+    if isinstance(exc, ThirdPartyError):
+        refuse(field, str(exc))
+    raise exc
+
+
+def source_set_enabled(*, source: ThirdPartySource, enabled: bool) -> ThirdPartySource:
+    """【第三方数据库生效】 checks the connection and the SQL first; 【失效】 always works."""
+    from callcenter.crm import thirdparty
+
+    if enabled:
+        try:
+            thirdparty.read_columns(source)
+        except thirdparty.ThirdPartyError as exc:
+            _third_party_refusal(exc)
+    before = audit.snapshot(source)
+    source.enabled = enabled
+    with transaction.atomic():
+        source.save(update_fields=["enabled"])
+        audit.record_update(source, before)
+    return source
+
+
+def source_reload_columns(*, source: ThirdPartySource) -> list[str]:
+    """【重新加载】: the SQL's column names become the target columns; mappings to vanished columns go."""
+    from callcenter.crm import thirdparty
+
+    try:
+        columns = thirdparty.read_columns(source)
+    except thirdparty.ThirdPartyError as exc:
+        _third_party_refusal(exc)
+    before = audit.snapshot(source)
+    source.columns = columns
+    source.mapping = {k: v for k, v in (source.mapping or {}).items() if v in columns}
+    with transaction.atomic():
+        source.save(update_fields=["columns", "mapping"])
+        audit.record_update(source, before)
+    return columns
+
+
+def source_set_mapping(*, source: ThirdPartySource, mapping: dict) -> ThirdPartySource:
+    """Local field key -> third-party column; an empty column removes the binding."""
+    keys = dict(local_keys(source.enterprise))
+    clean = {}
+    for key, column in (mapping or {}).items():
+        if not column:
+            continue
+        if key not in keys:
+            refuse("mapping", _("本地字段“%(k)s”不存在") % {"k": key})
+        if column not in (source.columns or []):
+            refuse("mapping", _("第三方字段“%(c)s”不在目标字段中，请先【重新加载】") % {"c": column})
+        clean[key] = column
+    before = audit.snapshot(source)
+    source.mapping = clean
+    with transaction.atomic():
+        source.save(update_fields=["mapping"])
+        audit.record_update(source, before)
+    return source
+
+
+def subtable_save(*, enterprise, values: dict, table: ThirdPartySubTable | None = None) -> ThirdPartySubTable:
+    obj = table or ThirdPartySubTable(enterprise=enterprise)
+    before = audit.snapshot(obj) if table is not None else None
+    for key in ("source", "name", "sql", "enabled", "order", "columns"):
+        if key in values:
+            setattr(obj, key, values[key])
+    obj.name = (obj.name or "").strip()
+    if not obj.name:
+        refuse("name", _("名称：不能为空"))
+    if obj.source_id is None or obj.source.enterprise_id != enterprise.pk:
+        refuse("source", _("请选择本企业的第三方数据库"))
+    clash = ThirdPartySubTable.objects.filter(enterprise=enterprise, name=obj.name).exclude(pk=obj.pk)
+    if clash.exists():
+        refuse("name", _("名称：“%(n)s”已存在") % {"n": obj.name})
+    obj.sql = _checked_sql(obj.sql, obj.source.kind)
+    obj.columns = _clean_columns(obj.columns)
+    with transaction.atomic():
+        obj.save()
+        if before is None:
+            audit.record_create(obj)
+        else:
+            audit.record_update(obj, before)
+    return obj
+
+
+def _clean_columns(columns) -> list[dict]:
+    if not isinstance(columns, list):
+        refuse("columns", _("字段：须为列表"))
+    out = []
+    for i, c in enumerate(columns):
+        if not isinstance(c, dict) or not str(c.get("name") or "").strip():
+            refuse("columns", _("字段：第 %(n)s 项缺少 name") % {"n": i + 1})
+        try:
+            order = int(c.get("order", i))
+        except (TypeError, ValueError):
+            refuse("columns", _("字段：第 %(n)s 项的顺序须为整数") % {"n": i + 1})
+        out.append({"name": str(c["name"]), "label": str(c.get("label") or c["name"])[:60], "order": order,
+                    "visible": bool(c.get("visible", True))})
+    out.sort(key=lambda c: c["order"])
+    return out
+
+
+def subtable_fetch_columns(*, table: ThirdPartySubTable) -> list[dict]:
+    """【获取字段】: the SQL's columns; labels, order and visibility already set are kept."""
+    from callcenter.crm import thirdparty
+
+    try:
+        names = thirdparty.read_columns(table.source, sql=table.sql)
+    except thirdparty.ThirdPartyError as exc:
+        _third_party_refusal(exc)
+    known = {c["name"]: c for c in table.columns or []}
+    columns = [known.get(n, {"name": n, "label": n, "order": i, "visible": True}) for i, n in enumerate(names)]
+    return subtable_save(enterprise=table.enterprise, values={"columns": columns}, table=table).columns
+
+
+def subtable_delete(*, table: ThirdPartySubTable) -> None:
+    with transaction.atomic():
+        audit.record_delete(table)
+        table.delete()

@@ -5,7 +5,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from callcenter.core.tables import DateTimeColumn
-from callcenter.crm.models import Customer, CustomerCategory, CustomerField, FieldCode
+from callcenter.crm.models import (
+    Customer,
+    CustomerCategory,
+    CustomerField,
+    FieldCode,
+    ThirdPartySource,
+    ThirdPartySubTable,
+)
 
 
 class LockColumn(tables.Column):
@@ -81,4 +88,28 @@ class FieldCodeTable(tables.Table):
 
     class Meta:
         model = FieldCode
+        fields = ()
+
+
+class ThirdPartySourceTable(tables.Table):
+    name = tables.LinkColumn("crm:thirdpartysource_detail", args=[tables.A("pk")], verbose_name=_("名称"))
+    kind = tables.Column(verbose_name=_("数据库类型"))
+    host = tables.Column(verbose_name=_("地址"))
+    database = tables.Column(verbose_name=_("数据库"))
+    enabled = tables.BooleanColumn(verbose_name=_("生效"))
+    timeout = tables.Column(verbose_name=_("超时（秒）"))
+
+    class Meta:
+        model = ThirdPartySource
+        fields = ()
+
+
+class ThirdPartySubTableTable(tables.Table):
+    order = tables.Column(verbose_name=_("顺序"))
+    name = tables.LinkColumn("crm:thirdpartysubtable_detail", args=[tables.A("pk")], verbose_name=_("名称"))
+    source = tables.Column(verbose_name=_("第三方数据库"))
+    enabled = tables.BooleanColumn(verbose_name=_("启用"))
+
+    class Meta:
+        model = ThirdPartySubTable
         fields = ()

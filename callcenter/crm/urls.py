@@ -12,6 +12,12 @@ urlpatterns = [
     path("fieldcodes/<int:pk>/values/", views.FieldCodeValuesView.as_view(), name="fieldcode_values"),
     path("fieldcodes/<int:pk>/values/<int:value_pk>/delete/", views.FieldCodeValueDeleteView.as_view(),
          name="fieldcode_value_delete"),
+    path("thirdpartysources/<int:pk>/mapping/", views.ThirdPartyMappingView.as_view(screen=screens.source_screen),
+         name="thirdpartysource_mapping"),
+    path("thirdpartysources/<int:pk>/do/<str:op>/", views.ThirdPartySourceOpView.as_view(screen=screens.source_screen),
+         name="thirdpartysource_op"),
+    path("thirdpartysubtables/<int:pk>/do/<str:op>/",
+         views.ThirdPartySubTableOpView.as_view(screen=screens.subtable_screen), name="thirdpartysubtable_op"),
     path("fieldcodes/<int:pk>/children/", views.FieldCodeChildrenView.as_view(), name="fieldcode_children"),
 ]
 for screen in screens.SCREENS:

@@ -35,18 +35,26 @@ class GuardedMixin:
 
 class CustomerDetailView(GuardedMixin, ObjectDetailView):
     def get(self, request, pk):
+        from callcenter.crm import thirdparty
+
         obj = self.get_object(pk)
-        fields = [(_("客户名称"), obj.name), (_("电话"), obj.phone), (_("公司"), obj.company),
+        # Mapped third-party values overwrite the local ones when shown (2.7.4); a slow or down
+        # source leaves the local values and a notice.
+        tp = thirdparty.lookup(request.user.enterprise_id, obj.phone)
+        shown = {"name": obj.name, "company": obj.company, **obj.data, **tp.values}
+        fields = [(_("客户名称"), shown["name"]), (_("电话"), obj.phone), (_("公司"), shown["company"]),
                   (_("客户分类"), obj.category), (_("归属坐席"), obj.owner)]
         for f in services.fields_of(request.user.enterprise):
-            fields.append((f.label, obj.data.get(f.key, "")))
+            fields.append((f.label, shown.get(f.key, "")))
         if obj.is_locked():
             until = obj.locked_until.strftime("%Y-%m-%d %H:%M") if obj.locked_until else _("不限")
             fields.append((_("锁定"), f"{obj.locked_by} → {until}"))
         fields.append((_("创建时间"), obj.created_at))
         return render(request, self.screen.detail_template, self.base_context(
             object=obj, fields=fields, detail_buttons=[], title=str(obj), locked=obj.is_locked(),
-            can_lock=request.user.has_perm("crm.lock_customer")))
+            can_lock=request.user.has_perm("crm.lock_customer"), third_party_notice=tp.notice,
+            third_party_keys=sorted(tp.values),
+            sub_tables=thirdparty.sub_tables(request.user.enterprise_id, obj.phone)))
 
 
 class CustomerEditView(GuardedMixin, ObjectEditView):
@@ -284,3 +292,157 @@ class FieldCodeChildrenView(View):
                                                else None).order_by("order", "id")
         return JsonResponse({"code": code.pk, "values": [
             {"id": v.pk, "value": v.value, "has_children": v.children.exists()} for v in values]})
+
+
+# --- third-party databases (2.7.4) and sub-tables (2.7.5) ------------------------------------------------
+
+
+def _refusal_text(exc: ValidationError) -> str:
+    return "；".join(exc.messages)
+
+
+class ThirdPartySourceDetailView(ObjectDetailView):
+    """Connection (never the password), 【测试】, 生效/失效, 【重新加载】 and the field mapping."""
+
+    def context(self, request, obj, **extra):
+        fields = [(_("名称"), obj.name), (_("数据库类型"), obj.get_kind_display()), (_("地址"), obj.host),
+                  (_("端口"), obj.port), (_("数据库"), obj.database), (_("用户名"), obj.user),
+                  (_("密码"), _("已设置") if obj.password else _("未设置")), (_("提取 SQL"), obj.sql),
+                  (_("超时（秒）"), obj.timeout), (_("生效"), _("是") if obj.enabled else _("否")),
+                  (_("目标字段"), ", ".join(obj.columns or []))]
+        labels = dict(services.local_keys(obj.enterprise))
+        ctx = self.base_context(
+            object=obj, fields=fields, detail_buttons=[], title=str(obj),
+            mapping=[(labels.get(k, k), v) for k, v in (obj.mapping or {}).items()],
+            test_form=extra.pop("test_form", None) or forms.ThirdPartyTestForm(),
+            can_change=request.user.has_perm("crm.change_thirdpartysource"))
+        ctx.update(extra)
+        return ctx
+
+    def get(self, request, pk):
+        obj = self.get_object(pk)
+        return render(request, self.screen.detail_template, self.context(request, obj))
+
+
+class ThirdPartySourceOpView(ScreenView):
+    """POST 【测试】 / 【生效】 / 【失效】 / 【重新加载】 on a source."""
+
+    action = "edit"
+
+    def post(self, request, pk, op):
+        from callcenter.crm import thirdparty
+        from callcenter.crm.screens import source_screen
+
+        obj = self.get_object(pk)
+        back = HttpResponseRedirect(reverse("crm:thirdpartysource_detail", args=[obj.pk]))
+        if op == "test":
+            form = forms.ThirdPartyTestForm(request.POST)
+            view = ThirdPartySourceDetailView(screen=source_screen, action="detail", request=request)
+            if not form.is_valid():
+                return render(request, source_screen.detail_template, view.context(request, obj, test_form=form),
+                              status=400)
+            try:
+                found = thirdparty.test_source(obj, form.cleaned_data["phone"].strip())
+            except (thirdparty.ThirdPartyError, ValidationError) as exc:
+                error = _refusal_text(exc) if isinstance(exc, ValidationError) else str(exc)
+                return render(request, source_screen.detail_template,
+                              view.context(request, obj, test_form=form, test_error=error))
+            return render(request, source_screen.detail_template, view.context(
+                request, obj, test_form=form, test_columns=found.columns,
+                test_row=[thirdparty._text(v) for v in found.rows[0]] if found.rows else None))
+        try:
+            if op in ("enable", "disable"):
+                services.source_set_enabled(source=obj, enabled=op == "enable")
+                messages.success(request, (_("已生效 %(obj)s") if op == "enable" else _("已失效 %(obj)s"))
+                                 % {"obj": obj})
+            elif op == "reload":
+                columns = services.source_reload_columns(source=obj)
+                messages.success(request, _("已重新加载 %(n)s 个目标字段") % {"n": len(columns)})
+            else:
+                raise Http404
+        except ValidationError as exc:
+            messages.error(request, _refusal_text(exc))
+        return back
+
+
+class ThirdPartyMappingView(ScreenView):
+    """Bind local fields to third-party columns, then 【保存】."""
+
+    action = "edit"
+
+    def required_action(self):
+        return "detail" if self.request.method in ("GET", "HEAD") else "edit"
+
+    def show(self, request, obj, form, status=200):
+        return render(request, "crm/thirdparty_mapping.html", self.base_context(
+            object=obj, form=form, title=_("字段对应") + " · " + str(obj)), status=status)
+
+    def get(self, request, pk):
+        obj = self.get_object(pk)
+        return self.show(request, obj, forms.ThirdPartyMappingForm(source=obj))
+
+    def post(self, request, pk):
+        obj = self.get_object(pk)
+        form = forms.ThirdPartyMappingForm(request.POST, source=obj)
+        if form.is_valid():
+            try:
+                services.source_set_mapping(source=obj, mapping=form.mapping())
+            except ValidationError as exc:
+                from callcenter.core.views import add_errors
+
+                add_errors(form, exc)
+            else:
+                messages.success(request, _("已保存字段对应"))
+                return HttpResponseRedirect(reverse("crm:thirdpartysource_detail", args=[obj.pk]))
+        return self.show(request, obj, form, status=400)
+
+
+class ThirdPartySubTableDetailView(ObjectDetailView):
+    def context(self, request, obj, **extra):
+        fields = [(_("名称"), obj.name), (_("第三方数据库"), obj.source), (_("子表 SQL"), obj.sql),
+                  (_("启用"), _("是") if obj.enabled else _("否")), (_("顺序"), obj.order)]
+        ctx = self.base_context(object=obj, fields=fields, detail_buttons=[], title=str(obj),
+                                columns_form=extra.pop("columns_form", None) or forms.SubTableColumnsForm(table=obj),
+                                can_change=request.user.has_perm("crm.change_thirdpartysubtable"))
+        ctx.update(extra)
+        return ctx
+
+    def get(self, request, pk):
+        obj = self.get_object(pk)
+        return render(request, self.screen.detail_template, self.context(request, obj))
+
+
+class ThirdPartySubTableOpView(ScreenView):
+    """POST 【检测 SQL】 / 【获取字段】 / save the columns' label, order and visibility."""
+
+    action = "edit"
+
+    def post(self, request, pk, op):
+        from callcenter.crm import thirdparty
+        from callcenter.crm.screens import subtable_screen
+
+        obj = self.get_object(pk)
+        back = HttpResponseRedirect(reverse("crm:thirdpartysubtable_detail", args=[obj.pk]))
+        try:
+            if op == "check":
+                try:
+                    names = thirdparty.read_columns(obj.source, sql=obj.sql)
+                except thirdparty.ThirdPartyError as exc:
+                    raise ValidationError(str(exc)) from None
+                messages.success(request, _("SQL 无误，共 %(n)s 个字段") % {"n": len(names)})
+            elif op == "columns":
+                columns = services.subtable_fetch_columns(table=obj)
+                messages.success(request, _("已获取 %(n)s 个字段") % {"n": len(columns)})
+            elif op == "save":
+                form = forms.SubTableColumnsForm(request.POST, table=obj)
+                if not form.is_valid():
+                    view = ThirdPartySubTableDetailView(screen=subtable_screen, action="detail", request=request)
+                    return render(request, subtable_screen.detail_template,
+                                  view.context(request, obj, columns_form=form), status=400)
+                services.subtable_save(enterprise=obj.enterprise, values={"columns": form.columns()}, table=obj)
+                messages.success(request, _("已保存字段设置"))
+            else:
+                raise Http404
+        except ValidationError as exc:
+            messages.error(request, _refusal_text(exc))
+        return back

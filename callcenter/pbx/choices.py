@@ -16,6 +16,7 @@ class ApplyStatus(models.TextChoices):
 
 class CommandKind(models.TextChoices):
     TEST_DIAL = "test_dial", _("测拨")
+    HANGUP = "hangup", _("挂断")
 
 
 class CommandStatus(models.TextChoices):

