@@ -283,7 +283,11 @@ class AriClient:
         self.username, self.password, self.app = username, password, app
         self.backoff = backoff
         self.connects = 0  # WebSocket connections opened, reconnects included
+        # Call control keeps hundreds of calls in flight, each with requests outstanding: httpx's
+        # default pool of 100 connections made requests queue until they timed out.
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
         self._http = httpx.AsyncClient(base_url=self.base_url + "/ari", auth=(username, password), timeout=timeout,
+                                       limits=limits,
                                        transport=transport)
         self._closing = False
 

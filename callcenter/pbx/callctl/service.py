@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import re
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 AGENT_RING_SECONDS = 20
 LANE_IDLE_SECONDS = 5.0  # a call's event lane ends after this long without events
 CONFIG_TTL_SECONDS = 2.0  # call-time configuration (menus, routes, blacklist) is re-read this often
+BUSY_TTL_SECONDS = 0.5  # agents paused in the workspace; call control's own calls are tracked in memory
 WRITE_BATCH_SECONDS = 0.02  # how long queued writes may wait to share a transaction
 
 
@@ -107,7 +109,8 @@ class CallControl:
         self.handled_events = 0
         self._lanes: dict[str, asyncio.Queue] = {}
         self._writes: list[tuple] = []
-        self._contexts: dict[tuple[str, str], tuple[float, object]] = {}
+        self._contexts: dict[tuple, tuple[float, object]] = {}
+        self._group_last: dict[int, int] = {}
         self._writes_pending = asyncio.Event()
 
     # --- process ------------------------------------------------------------------------------
@@ -311,7 +314,8 @@ class CallControl:
         elif decision.kind == "extension":
             await self._dial_extension(call, decision.target, AGENT_RING_SECONDS)
         elif decision.kind == "group":
-            group = await db(dbconfig.group_by_name)(ctx.enterprise_id, decision.target)
+            group = await self._cached(("group", ctx.enterprise_id, decision.target),
+                                       dbconfig.group_by_name, ctx.enterprise_id, decision.target)
             call.group, call.group_name = group, decision.target
             await self._transfer_to_group(call)
 
@@ -321,14 +325,35 @@ class CallControl:
         Menus, schedules, routes and the blacklist take effect within that time without an
         apply; reading them for every call cost ~9 ms of the database thread per call.
         """
-        key = (code, trunk)
-        now = asyncio.get_running_loop().time()
-        cached = self._contexts.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        ctx = await db(dbconfig.inbound_context)(code, trunk)
-        self._contexts[key] = (now + CONFIG_TTL_SECONDS, ctx)
-        return ctx
+        return await self._cached(("ctx", code, trunk), dbconfig.inbound_context, code, trunk)
+
+    async def _cached(self, key: tuple, func, *args, ttl: float | None = None):
+        """`func(*args)` from the database, re-read at most every `ttl` seconds.
+
+        Single-flight: calls arriving while the value loads wait for that one read, so a
+        burst of calls costs one query, not one each.
+        """
+        loop = asyncio.get_running_loop()
+        hit = self._contexts.get(key)
+        if hit is not None and (hit[0] > loop.time() or isinstance(hit[1], asyncio.Future)):
+            value = hit[1]
+            return await asyncio.shield(value) if isinstance(value, asyncio.Future) else value
+        pending = loop.create_future()
+        self._contexts[key] = (float("inf"), pending)
+        try:
+            value = await db(func)(*args)
+        except BaseException as exc:
+            self._contexts.pop(key, None)
+            pending.set_exception(exc)
+            pending.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            raise
+        pending.set_result(value)
+        self._contexts[key] = (loop.time() + (CONFIG_TTL_SECONDS if ttl is None else ttl), value)
+        return value
+
+    async def _extension(self, call: Call, number: str):
+        return await self._cached(("ext", call.enterprise_id, number), dbconfig.resolve_extension,
+                                  call.enterprise_id, call.code, number)
 
     async def _internal(self, ev: Event) -> None:
         entry = parse_stasis_args(ev.args)
@@ -468,7 +493,10 @@ class CallControl:
         if group is None:
             await self._no_agent(call, "no group")
             return
-        busy = await db(dbconfig.busy_agent_ids)(call.enterprise_id) | self.busy_agents
+        busy = await self._cached(("busy", call.enterprise_id), dbconfig.busy_agent_ids, call.enterprise_id,
+                                  ttl=BUSY_TTL_SECONDS) | self.busy_agents
+        if group.last_agent_id != self._group_last.get(group.id, group.last_agent_id):
+            group = dataclasses.replace(group, last_agent_id=self._group_last[group.id])
         call.candidates = candidates_for(group, idle=lambda agent_id: agent_id not in busy, rng=self.rng)
         await self._ring_next_candidate(call)
 
@@ -477,7 +505,7 @@ class CallControl:
             member = call.candidates.pop(0)
             if member.agent_id in self.busy_agents:
                 continue
-            ext = await db(dbconfig.resolve_extension)(call.enterprise_id, call.code, member.extension)
+            ext = await self._extension(call, member.extension)
             if ext is None or ext.kind != "agent":
                 continue
             if await self._ring_agent(call, ext, AGENT_RING_SECONDS):
@@ -485,7 +513,7 @@ class CallControl:
         await self._no_agent(call, "group")
 
     async def _dial_extension(self, call: Call, extension: str, ring_seconds: int) -> None:
-        ext = await db(dbconfig.resolve_extension)(call.enterprise_id, call.code, extension)
+        ext = await self._extension(call, extension)
         if ext is None:
             await self._no_agent(call, f"no extension {extension}")
             return
@@ -537,7 +565,7 @@ class CallControl:
         match = re.match(rf"PJSIP/{re.escape(call.code)}-(\d{{3,4}})-", peer_name)
         if match is None:
             return
-        ext = await db(dbconfig.resolve_extension)(call.enterprise_id, call.code, match.group(1))
+        ext = await self._extension(call, match.group(1))
         if ext is None or ext.agent_id is None:
             return
         await self.log_event(call, "connected", ext.number)
@@ -570,6 +598,7 @@ class CallControl:
                                             kind=ChannelKind.EXTENSION, started_at=now, state="Up",
                                             caller=call.caller, callee=leg.extension, agent_id=leg.agent_id)
         if call.group is not None and leg.agent_id is not None:
+            self._group_last[call.group.id] = leg.agent_id  # round-robin memory, ahead of the cached config
             self.write(dbconfig.remember_group_agent, call.group.id, leg.agent_id)
         if leg.record:
             name = f"{call.code}-{call.key}"
