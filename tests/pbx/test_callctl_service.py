@@ -254,3 +254,36 @@ def test_inbound_call_to_a_queue_names_the_member_who_answered(tmp_path, setting
     assert asyncio.run(_with_callctl(config, body))
     cdr = Cdr.objects.get(enterprise=e, direction="in")
     assert cdr.agent_id == agents[1].pk and cdr.queue_name == "客服"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_queue_overflows_to_the_members_mobiles_after_a_full_round(tmp_path, settings):
+    from callcenter.pbx.services import config_write_initial
+    from callcenter.telephony.models import Queue, QueueMember
+
+    e, flow, trunk, agents = _setup(tmp_path, mode="play_to_end")
+    agents[1].phone = "13911112222"
+    agents[1].save()
+    queue = Queue.objects.create(enterprise=e, name="客服", extension="600", strategy="linear", ring_seconds=2,
+                                 retry_seconds=1, max_wait_seconds=120, overflow_to_mobile=True)
+    QueueMember.objects.create(queue=queue, agent=agents[1], position=0)
+    menu = IvrMenu.objects.create(enterprise=e, name="主菜单", default_extensions="600", ring_wait_seconds=1)
+    schedule = Schedule.objects.create(enterprise=e, name="全天", default_menu=menu)
+    DidRoute.objects.create(enterprise=e, trunk=trunk, did="4008001237", schedule=schedule)
+    settings.PBX = {**settings.PBX, "CONFIG_DIR": tmp_path / "asterisk"}
+    config_write_initial(enterprise=e)
+    extensions = (tmp_path / "asterisk" / "current" / "extensions.conf").read_text()
+    assert "Queue(tel-q600,r,,,3)" in extensions and "Stasis(callcenter,overflow,tel,600)" in extensions
+    # the agents' desk phones ring but nobody picks up; the mobile (a PSTN callee) answers
+    config = _sim_config(phone_defaults={"mode": "manual"},
+                         inbound={"profile": {"talk_time": [8.0, 8.0], "patience": 120.0}})
+    config.config_dir = str(tmp_path / "asterisk")
+
+    async def body(server, control):
+        server.pbx.inbound_call("4008001237", "13600000001", trunk="tel-trunk-02088880001")
+        return await _wait(lambda: Cdr.objects.filter(enterprise=e, direction="in", agent__isnull=False).exists(),
+                           20)
+
+    assert asyncio.run(_with_callctl(config, body))
+    cdr = Cdr.objects.get(enterprise=e, direction="in")
+    assert cdr.agent_id == agents[1].pk  # reached on the mobile

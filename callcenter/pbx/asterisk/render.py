@@ -284,8 +284,17 @@ def render_extensions(ent: EnterpriseConf, *, app: str) -> str:
     queues = [f"[{code}-queues]", "; entered from call control (continue) to wait in app_queue"]
     for queue in ent.queues:
         options = "" if queue.music else "r"  # no hold music chosen: the caller hears ringback
-        queues += _exten(queue.extension, [
-            f"Queue({queue_name(code, queue.extension)},{options},,,{queue.max_wait_seconds})", "Hangup()"])
+        name = queue_name(code, queue.extension)
+        if queue.overflow_to_mobile and queue.members:
+            # 未接通转手机: the queue gets one full round (every member rung once), then call
+            # control takes the caller back and rings the members' bound phones.
+            one_round = len(queue.members) * (queue.ring_seconds + queue.retry_seconds)
+            queues += _exten(queue.extension, [
+                f"Queue({name},{options},,,{min(one_round, queue.max_wait_seconds)})",
+                'GotoIf($["${QUEUESTATUS}" = "TIMEOUT"]?overflow)', "Hangup()"])
+            queues += [f" same => n(overflow),Stasis({app},overflow,{code},{queue.extension})", " same => n,Hangup()"]
+        else:
+            queues += _exten(queue.extension, [f"Queue({name},{options},,,{queue.max_wait_seconds})", "Hangup()"])
     blocks.append("\n".join(queues) + "\n")
     return _join(blocks)
 

@@ -73,6 +73,7 @@ class QueueConf:
     music: PromptRef | None = None
     announce: PromptRef | None = None
     members: tuple[QueueMemberConf, ...] = ()
+    overflow_to_mobile: bool = False  # 未接通转手机: after a full round, call control rings members' phones
 
 
 @dataclass(frozen=True)

@@ -187,3 +187,25 @@ def resolve_extension(enterprise_id: int, code: str, number: str) -> Extension |
 def agent_records(agent_id: int) -> bool:
     return bool(Agent.objects.filter(pk=agent_id, record_calls=True).exists())
 
+
+
+def overflow_targets(enterprise_id: int, code: str, extension: str) -> list[Extension]:
+    """未接通转手机: the bound phones of a queue's members, in member order, dialled through the
+    agent's outbound trunk (or the enterprise's first) with its prefix, as outbound calls are."""
+    from callcenter.telephony.models import QueueMember
+
+    trunks = list(Trunk.objects.filter(enterprise_id=enterprise_id, enabled=True).order_by("number"))
+    if not trunks:
+        return []
+    by_key = {t.number: t for t in trunks} | {t.account: t for t in trunks if t.account}
+    members = (QueueMember.objects.filter(queue__enterprise_id=enterprise_id, queue__extension=extension)
+               .exclude(agent__agent_type=AgentType.DISABLED).exclude(agent__phone="")
+               .select_related("agent").order_by("position", "id"))
+    targets = []
+    for m in members:
+        trunk = by_key.get(m.agent.outbound_trunk) or trunks[0]
+        phone = m.agent.phone.lstrip("+")
+        targets.append(Extension("agent", m.agent.number, m.agent_id,
+                                 f"{trunk.prefix}{phone}@{trunk_endpoint_name(code, trunk.number)}",
+                                 m.agent.record_calls))
+    return targets

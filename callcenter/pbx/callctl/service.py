@@ -253,6 +253,8 @@ class CallControl:
             await self.feed(call, base.Answered())
         elif role == "inbound":
             await self._inbound(ev)
+        elif role == "overflow":
+            await self._overflow(ev)
         elif role == "internal":
             # An agent dialled an extension: connect it like an IVR's direct dial.
             await self._internal(ev)
@@ -354,6 +356,33 @@ class CallControl:
     async def _extension(self, call: Call, number: str):
         return await self._cached(("ext", call.enterprise_id, number), dbconfig.resolve_extension,
                                   call.enterprise_id, call.code, number)
+
+    async def _overflow(self, ev: Event) -> None:
+        """A queue's full round went unanswered (未接通转手机): ring the members' bound phones."""
+        args = list(ev.args)
+        code, extension = (args[1], args[2]) if len(args) >= 3 else ("", "")
+        call = self.calls.get(ev.channel.id)
+        if call is None:  # call control restarted while the caller was queued
+            ctx = await self._inbound_context(code, "")
+            if ctx is None:
+                await self._hangup(ev.channel.id)
+                return
+            caller = ev.channel.caller.number if ev.channel.caller else ""
+            call = Call(key=ev.channel.id, enterprise_id=ctx.enterprise_id, code=code, caller=caller)
+            self.calls[call.key] = call
+        call.in_queue = ""  # the call is ours again
+        await self.log_event(call, "overflow", extension)
+        call.dial_targets = await db(dbconfig.overflow_targets)(call.enterprise_id, code, extension)
+        await self._ring_next_target(call)
+
+    async def _ring_next_target(self, call: Call) -> None:
+        while call.dial_targets and not call.ended:
+            ext = call.dial_targets.pop(0)
+            if ext.agent_id in self.busy_agents:
+                continue
+            if await self._ring_agent(call, ext, AGENT_RING_SECONDS):
+                return
+        await self._no_agent(call, "overflow")
 
     async def _internal(self, ev: Event) -> None:
         entry = parse_stasis_args(ev.args)
@@ -628,6 +657,8 @@ class CallControl:
             return
         if call.candidates:
             await self._ring_next_candidate(call)
+        elif call.dial_targets:
+            await self._ring_next_target(call)
         else:
             await self._no_agent(call, "no answer")
 
