@@ -28,10 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-VAR_DIR = ROOT / "var" / "bench"
+# Both overridable, so two benchmark runs on one machine do not share a database.
+VAR_DIR = Path(os.environ.get("BENCH_VAR_DIR", ROOT / "var" / "bench"))
 DEFAULT_ROWS = 1_000_000
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-POSTGRES_DB = "callcenter_bench"
+POSTGRES_DB = os.environ.get("BENCH_POSTGRES_DB", "callcenter_bench")
 
 
 def p95(samples: list[float]) -> float:

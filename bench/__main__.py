@@ -8,6 +8,7 @@ before the run. Exit status 1 when a benchmark misses its budget.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -19,11 +20,21 @@ from pathlib import Path
 from bench import DEFAULT_ROWS, POSTGRES_ADMIN_URL, POSTGRES_DB, ROOT, VAR_DIR, summary_line
 
 GROUPS = {
-    "loginlog": ["loginlog-list-page1", "loginlog-list-last", "loginlog-list-agent"],
     "agents": ["agents-add-1000"],
     "imports": ["import-rename-5000", "import-department-5000"],
     "pbx": ["pbx-apply-1000"],
     "callctl": ["callctl-throughput"],
+    "loginlog": ["loginlog-list-page1", "loginlog-list-last", "loginlog-list-agent"],
+}
+
+# group -> "module:function"; the function takes (db, *, only: set[str], rows: int) and
+# returns the JSON records of its measurements.
+RUNNERS = {
+    "agents": "bench.cases:run_agents",
+    "imports": "bench.cases:run_imports",
+    "pbx": "bench.cases:run_pbx",
+    "callctl": "bench.cases:run_callctl",
+    "loginlog": "bench.cases:run_loginlog",
 }
 
 
@@ -84,16 +95,10 @@ def run_child(db: str, only: str | None, rows: int, report: Path) -> None:
     print(f"== {db}: {version}, migrated in {time.perf_counter() - t0:.1f} s", flush=True)
     groups = selected(only)
     records = []
-    if "agents" in groups:
-        records += cases.bench_agents_add(db)
-    if "imports" in groups:
-        records += cases.bench_imports(db, only=set(groups["imports"]))
-    if "pbx" in groups:
-        records += cases.bench_pbx_apply(db)
-    if "callctl" in groups:
-        records += cases.bench_callctl(db)
-    if "loginlog" in groups:  # last: its million rows would slow the deletes between runs above
-        records += cases.bench_loginlog(db, rows)
+    for group in groups:  # in GROUPS order: loginlog last, its million rows slow the deletes of the others
+        module, _, func = RUNNERS[group].partition(":")
+        runner = getattr(importlib.import_module(module), func)
+        records += runner(db, only=set(groups[group]), rows=rows)
     with report.open("a") as fh:
         for record in records:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")

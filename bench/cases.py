@@ -674,3 +674,24 @@ def bench_callctl(db: str, *, window: float = 20.0, warmup: float = 5.0, offered
     }
     save(record)
     return [record]
+
+
+# Entry points named in bench/__main__.py RUNNERS.
+def run_agents(db: str, *, only: set[str], rows: int) -> list[dict]:
+    return bench_agents_add(db)
+
+
+def run_imports(db: str, *, only: set[str], rows: int) -> list[dict]:
+    return bench_imports(db, only=only)
+
+
+def run_pbx(db: str, *, only: set[str], rows: int) -> list[dict]:
+    return bench_pbx_apply(db)
+
+
+def run_callctl(db: str, *, only: set[str], rows: int) -> list[dict]:
+    return bench_callctl(db)
+
+
+def run_loginlog(db: str, *, only: set[str], rows: int) -> list[dict]:
+    return bench_loginlog(db, rows)
