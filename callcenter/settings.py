@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "callcenter.telephony",
     "callcenter.pbx",
     "callcenter.calls",
+    "callcenter.campaigns",
     "callcenter.crm",
     "callcenter.notices",
     "callcenter.workspace",

@@ -31,7 +31,8 @@ class EnterpriseAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["code", "name", "time_zone", "licensed_lines", "caller_id", "admin_password"]
-        return ["code", "name", "time_zone", "licensed_lines", "announcements_need_approval", "screen_pop_url"]
+        return ["code", "name", "time_zone", "licensed_lines", "announcements_need_approval", "dialer_cps_limit",
+                "screen_pop_url"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["code"] if obj else []

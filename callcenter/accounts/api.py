@@ -214,7 +214,8 @@ class LoginLogViewSet(viewsets.ReadOnlyModelViewSet):
 class EnterpriseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Enterprise
-        fields = ["code", "name", "time_zone", "licensed_lines", "announcements_need_approval", "screen_pop_url"]
+        fields = ["code", "name", "time_zone", "licensed_lines", "announcements_need_approval", "dialer_cps_limit",
+                  "screen_pop_url"]
         read_only_fields = ["code", "licensed_lines"]
 
 

@@ -234,7 +234,7 @@ class EnterpriseSettingsForm(forms.ModelForm):
         from callcenter.core.models import Enterprise
 
         model = Enterprise
-        fields = ["name", "time_zone", "announcements_need_approval", "screen_pop_url"]
+        fields = ["name", "time_zone", "announcements_need_approval", "dialer_cps_limit", "screen_pop_url"]
 
     def clean_time_zone(self):
         import zoneinfo

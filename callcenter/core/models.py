@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +25,10 @@ class Enterprise(models.Model):
         _("授权外线数"), default=10, validators=[MinValueValidator(1)]
     )
     announcements_need_approval = models.BooleanField(_("公告需要审核"), default=False)
+    # The dialer's calls-per-second limit for this enterprise's tasks (T3).
+    dialer_cps_limit = models.PositiveIntegerField(
+        _("每秒外呼上限"), default=10, validators=[MinValueValidator(1), MaxValueValidator(200)]
+    )
     screen_pop_url = models.CharField(
         _("第三方弹屏地址"),
         max_length=500,
