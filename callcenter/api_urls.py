@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from callcenter.accounts import api as accounts_api
 from callcenter.calls import api as calls_api
+from callcenter.campaigns import api as campaigns_api
 from callcenter.crm import api as crm_api
 from callcenter.notices import api as notices_api
 from callcenter.pbx import api as pbx_api
@@ -13,7 +14,7 @@ from callcenter.telephony import api as telephony_api
 from callcenter.workspace import api as workspace_api
 
 router = DefaultRouter()
-for module in (accounts_api, telephony_api, pbx_api, calls_api, notices_api, crm_api, workspace_api):
+for module in (accounts_api, telephony_api, pbx_api, calls_api, campaigns_api, notices_api, crm_api, workspace_api):
     module.register(router)
 
 urlpatterns = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("telephony/", include("callcenter.telephony.urls")),
     path("pbx/", include("callcenter.pbx.urls")),
     path("calls/", include("callcenter.calls.urls")),
+    path("campaigns/", include("callcenter.campaigns.urls")),
     path("crm/", include("callcenter.crm.urls")),
     path("notices/", include("callcenter.notices.urls")),
     path("workspace/", include("callcenter.workspace.urls")),
