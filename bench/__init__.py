@@ -14,6 +14,10 @@ Budgets:
                             AMI reloads against the simulated Asterisk included      <= 2 s
   callctl-throughput        call control on one core against the simulated Asterisk on
                             the other: completed calls/s over 20 s >= 50, calls in progress >= 1,000
+  campaign-sim-<ratio>      an 8-hour, 50-agent campaign in virtual time at 100/150/200/300 %
+                            (bench/campaign_sim.py; no database, results as db "none")    <= 60 s each
+  campaign-crash            the dialer killed with SIGKILL 3 times per round, 100 rounds
+                            (bench/campaign_crash.py)          0 dialled twice by one attempt, 0 lost
 """
 
 from __future__ import annotations
@@ -88,6 +92,13 @@ def duration_record(name: str, db: str, samples_s: list[float], budget_s: float,
 def summary_line(record: dict) -> str:
     if "calls_per_second" in record:
         figure = f"{record['calls_per_second']:6.1f} calls/s, {record['max_concurrent']} concurrent"
+    elif "crash_rounds" in record:
+        figure = (f"{record['crash_rounds']} rounds, {record['kills']} kills, {record['violations']} violations "
+                  f"({record['dialled_twice_by_one_attempt']} twice, {record['numbers_lost']} lost)")
+    elif "p99_ms" in record:
+        figure = f"p99 {record['p99_ms']:8.1f} ms  (median {record['median_ms']:.1f} ms)"
+    elif "peak_rss_mib" in record:
+        figure = f"{record['median_s']:6.2f} s, peak RSS {record['peak_rss_mib']:.0f} MiB"
     elif "p95_ms" in record:
         figure = f"p95 {record['p95_ms']:8.1f} ms  (median {record['median_ms']:.1f} ms)"
     else:

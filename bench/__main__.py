@@ -24,6 +24,15 @@ GROUPS = {
     "imports": ["import-rename-5000", "import-department-5000"],
     "pbx": ["pbx-apply-1000"],
     "callctl": ["callctl-throughput"],
+    "customers": ["customers-list-page1", "customers-list-deep", "customers-list-last", "customers-list-category",
+                  "customers-list-phone", "customers-list-agent", "customers-api-list", "customers-pop-api",
+                  "customers-pop-page", "customers-export-1m", "customers-import-100k"],
+    "screenpop": ["screenpop-browser"],
+    "campaign-sim": ["campaign-sim-100", "campaign-sim-150", "campaign-sim-200", "campaign-sim-300"],
+    "cdrs": ["cdr-list-page1", "cdr-list-deep", "cdr-list-last", "cdr-list-agent", "cdr-list-number",
+             "cdr-list-task", "cdr-export-1m"],
+    "campaign-intake": ["campaign-intake-50k"],
+    "campaign-crash": ["campaign-crash"],
     "loginlog": ["loginlog-list-page1", "loginlog-list-last", "loginlog-list-agent"],
 }
 
@@ -34,6 +43,12 @@ RUNNERS = {
     "imports": "bench.cases:run_imports",
     "pbx": "bench.cases:run_pbx",
     "callctl": "bench.cases:run_callctl",
+    "customers": "bench.customers:run_customers",
+    "screenpop": "bench.customers:run_screenpop",
+    "campaign-sim": "bench.campaign_sim:run",
+    "cdrs": "bench.cdrs:run_cdrs",
+    "campaign-intake": "bench.campaign_intake:run_intake",
+    "campaign-crash": "bench.campaign_crash:run",
     "loginlog": "bench.cases:run_loginlog",
 }
 

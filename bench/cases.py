@@ -459,14 +459,12 @@ class _DbTimer:
         self.busy = 0.0
 
     def install(self) -> None:
-        from asgiref.sync import sync_to_async
-        from django.db import close_old_connections
+        original = self.original
 
         def timed_db(func):
             name = getattr(func, "__qualname__", repr(func))
 
             def run(*args, **kwargs):
-                close_old_connections()
                 t0 = time.perf_counter()
                 try:
                     return func(*args, **kwargs)
@@ -477,7 +475,7 @@ class _DbTimer:
                     entry[0] += 1
                     entry[1] += dt
 
-            return sync_to_async(run, thread_sensitive=True)
+            return original(run)  # the service's own wrapper: same thread, same connection handling
 
         self.service.db = timed_db
 
@@ -555,9 +553,12 @@ def bench_callctl(db: str, *, window: float = 20.0, warmup: float = 5.0, offered
     timer = _DbTimer(service)
     timer.install()
     finished: list[tuple[float, bool]] = []
+    load_before = os.getloadavg()
+    service.freeze_startup_heap()  # as `manage.py callctl` does at start
 
     async def main() -> dict:
-        async with httpx.AsyncClient(base_url=base, auth=(user, password), timeout=10) as http:
+        # The simulator shares a busy machine: its control API may answer slowly under load.
+        async with httpx.AsyncClient(base_url=base, auth=(user, password), timeout=60) as http:
             for _ in range(200):
                 try:
                     if (await http.get("/sim/state")).status_code == 200:
@@ -617,6 +618,7 @@ def bench_callctl(db: str, *, window: float = 20.0, warmup: float = 5.0, offered
                 "calls_per_second": round(len(in_window) / (w1 - w0), 1),
                 "peak_in_progress": peaks1["calls"],
                 "callctl_cpu_pct": round(100 * (cpu1 - cpu0) / (w1 - w0), 1),
+                "callctl_cpu_ms_per_call": round(1000 * (cpu1 - cpu0) / max(1, len(in_window)), 2),
                 "sim_cpu_pct": round(100 * (sim_cpu1 - sim_cpu0) / (w1 - w0), 1),
                 "db_thread_busy_pct": round(100 * db_busy / (w1 - w0), 1),
                 "db_top": db_top, "left_after_drain": len(control.calls),
@@ -667,6 +669,8 @@ def bench_callctl(db: str, *, window: float = 20.0, warmup: float = 5.0, offered
         "calls_per_second": rate, "max_concurrent": peak, "max_connected": p2["peak_connected"],
         "budget": "calls/s >= 50 and concurrent >= 1000", "within_budget": rate >= 50 and peak >= 1000,
         "callctl_core": ctl_core, "sim_core": sim_core, "throughput": p1, "concurrency": p2,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "scenario": "sim in its own process (python -m callcenter.pbx.sim, time_scale 1) pinned to one core, "
                     "CallControl in the bench process pinned to the other; Poisson inbound traffic from the sim's "
                     "generator to a DID; a database route sends every caller to a 1,200-agent round-robin group; "

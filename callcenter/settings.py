@@ -230,6 +230,16 @@ PBX = {
     "KEEP_RELEASES": env_int("CALLCENTER_PBX_KEEP_RELEASES", 10),
 }
 
+# --- the campaign dialer (inside the callctl process; campaigns/dialer) ------------------------
+DIALER = {
+    # A dialer renews its per-enterprise lease every few seconds; another takes over only after
+    # it has expired (after a crash), or at once when the holder stopped cleanly.
+    "LEASE_SECONDS": float(env_str("CALLCENTER_DIALER_LEASE_SECONDS", "15")),
+    "TICK_SECONDS": float(env_str("CALLCENTER_DIALER_TICK_SECONDS", "1")),
+}
+# Where the dialer's SMS go (campaigns/sms.py): "logging" records them until SMS sending lands.
+SMS_GATEWAY = env_str("CALLCENTER_SMS_GATEWAY", "logging")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -11,6 +11,7 @@ class CallsConfig(AppConfig):
 
         from callcenter.accounts import related
         from callcenter.accounts.backends import register_enterprise_app
+        from callcenter.calls import screens  # noqa: F401 - registers the screens (the export worker needs them)
 
         register_enterprise_app(self.label)
         # An agent with call records can only be disabled, not deleted (C3).

@@ -1,6 +1,7 @@
 """Enumerations of calls, live agent state and channels, each with its label and badge colour."""
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,6 +14,39 @@ class CallDirection(models.TextChoices):
     @property
     def badge(self) -> str:
         return {"in": "success", "out": "primary", "internal": "secondary", "test": "warning"}[self.value]
+
+
+# Causes of a call that rang out unanswered (Q.850): no answer, alerting without answer.
+NO_ANSWER_CAUSES = (18, 19)
+BUSY_CAUSE = 17
+NORMAL_CAUSES = (16, 31)
+
+
+class CdrResult(models.TextChoices):
+    """呼叫结果, as the CDR list filters it: from the answer, the agent and the hangup cause."""
+
+    ANSWERED = "answered", _("已接通")
+    AGENT = "agent", _("坐席接听")
+    NO_AGENT = "no_agent", _("接通未转坐席")
+    UNANSWERED = "unanswered", _("未接通")
+    NO_ANSWER = "no_answer", _("无人接听")
+    BUSY = "busy", _("用户忙")
+    FAILED = "failed", _("呼叫失败")
+
+    def condition(self) -> Q:
+        answered = Q(answered_at__isnull=False)
+        unanswered = Q(answered_at__isnull=True)
+        return {
+            "answered": answered,
+            "agent": answered & Q(agent__isnull=False),
+            "no_agent": answered & Q(agent__isnull=True),
+            "unanswered": unanswered,
+            "no_answer": unanswered & Q(cause__in=NO_ANSWER_CAUSES),
+            "busy": unanswered & Q(cause=BUSY_CAUSE),
+            # congestion, network failure, unallocated number, rejected ...: neither rung out nor busy
+            "failed": unanswered & Q(cause__isnull=False)
+            & ~Q(cause__in=(*NO_ANSWER_CAUSES, BUSY_CAUSE, *NORMAL_CAUSES)),
+        }[self.value]
 
 
 class AgentStatus(models.TextChoices):

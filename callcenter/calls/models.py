@@ -1,11 +1,13 @@
 """Calls as they happened: CDRs and recordings (2.1.3 通话详单), missed calls (2.4.5 漏接明细),
-live agent state (2.1.6 坐席监控) and live channels (2.7.6 通道监控).
+live agent state (2.1.6 坐席监控) and live channels (2.7.6 通道监控); quality reviews of calls (质检).
 
-Call control writes these rows through `services.py`; the web only reads them.
+Call control writes the call rows through `services.py`; the web only reads them. Quality
+reviews are the one thing users write here (`services.quality_review_save`).
 """
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -111,6 +113,43 @@ class Cdr(TenantModel):
     @property
     def has_recording(self) -> bool:
         return self.recording_id is not None
+
+
+# Scores are whole points out of 100.
+SCORE_MAX = 100
+
+
+class QualityReview(TenantModel):
+    """质检: one reviewer's score and comment on one call. Scoring a call again replaces its
+    review (the audit log keeps the earlier one)."""
+
+    cdr = models.OneToOneField(Cdr, on_delete=models.CASCADE, related_name="review", verbose_name=_("通话"))
+    # The call's agent, copied from the CDR: the data scope (an agent sees the reviews of
+    # their own calls) and the "by agent" filter work on this table's own index.
+    agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                              verbose_name=_("被质检坐席"))
+    score = models.PositiveSmallIntegerField(_("评分"), validators=[MinValueValidator(0),
+                                                                   MaxValueValidator(SCORE_MAX)])
+    comment = models.TextField(_("评语"), max_length=1000, blank=True)
+    reviewer = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                 verbose_name=_("质检员"))
+    reviewed_at = models.DateTimeField(_("质检时间"))
+
+    scope_owner_field = "agent"
+
+    class Meta:
+        verbose_name = _("质检记录")
+        verbose_name_plural = _("质检")
+        indexes = [
+            models.Index(fields=["enterprise", "reviewed_at", "id"], name="qreview_ent_reviewed"),
+            models.Index(fields=["enterprise", "agent", "reviewed_at", "id"], name="qreview_ent_agent"),
+            models.Index(fields=["enterprise", "reviewer", "reviewed_at", "id"], name="qreview_ent_reviewer"),
+            models.Index(fields=["enterprise", "score", "id"], name="qreview_ent_score"),
+        ]
+        permissions = [("export_qualityreview", _("可导出质检记录"))]
+
+    def __str__(self) -> str:
+        return f"{self.cdr} · {self.score}"
 
 
 class MissedCall(TenantModel):

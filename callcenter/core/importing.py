@@ -41,6 +41,7 @@ class ImportResult:
     total: int = 0
     saved: int = 0
     errors: list[RowError] = field(default_factory=list)
+    summary: str = ""
 
 
 class FileRejected(ValidationError):
@@ -81,6 +82,15 @@ class Importer(ABC):
     @abstractmethod
     def save(self, items: list) -> int:
         """Write the validated items in bulk; return how many were saved."""
+
+    def refuse(self, items: list) -> dict[int, str]:
+        """Items of a batch that may not be saved after all, found by one look at the stored rows
+        (e.g. an existing record the importer may not change): {index in `items`: reason}."""
+        return {}
+
+    def summary(self) -> str:
+        """A line for the job page once the import has run (e.g. created vs updated), or ""."""
+        return ""
 
     # --- template --------------------------------------------------------------------
     def template_bytes(self) -> bytes:
@@ -180,23 +190,37 @@ def run_import(importer: Importer, header: list[str], body: list[list[str]], *, 
     index = {headers[h].key: i for i, h in enumerate(header) if h in headers}
     importer.prepare()
     result = ImportResult(total=len(body))
-    pending = []
+    pending = []  # (item, line, row)
     for n, row in enumerate(body, start=2):
         values = {key: (row[i] if i < len(row) else "") for key, i in index.items()}
+        line = getattr(row, "line", None) or n
         try:
-            pending.append(importer.validate_row(values))
+            pending.append((importer.validate_row(values), line, row))
         except ValidationError as exc:
-            result.errors.append(RowError(getattr(row, "line", None) or n, row, "；".join(exc.messages)))
+            result.errors.append(RowError(line, row, "；".join(exc.messages)))
         if len(pending) >= batch:
-            result.saved += importer.save(pending)
+            _save_batch(importer, pending, result)
             pending = []
         if progress and n % 1000 == 0:
             progress(n - 1, result)
     if pending:
-        result.saved += importer.save(pending)
+        _save_batch(importer, pending, result)
+    result.errors.sort(key=lambda e: e.line)
+    result.summary = importer.summary()
     if progress:
         progress(len(body), result)
     return result
+
+
+def _save_batch(importer: Importer, pending: list[tuple], result: ImportResult) -> None:
+    items = [item for item, _line, _row in pending]
+    refused = importer.refuse(items) or {}
+    for i in sorted(refused):
+        _item, line, row = pending[i]
+        result.errors.append(RowError(line, row, refused[i]))
+    keep = [item for i, item in enumerate(items) if i not in refused]
+    if keep:
+        result.saved += importer.save(keep)
 
 
 def failure_report(header: list[str], errors: list[RowError]) -> bytes:

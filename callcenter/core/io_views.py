@@ -54,7 +54,8 @@ class ExportView(ScreenView):
         limit = settings.CALLCENTER["EXPORT_STREAM_ROWS"]
         if qs.order_by()[: limit + 1].count() <= limit:
             with acting(channel=Channel.UI):
-                path, _n = export_to_file(qs, screen.get_export_columns(request.user))
+                columns = screen.get_export_columns(request.user)
+                path, _n = export_to_file(qs, columns, rows=screen.export_rows(qs, columns))
             return TempFileResponse(path, as_attachment=True, filename=f"{screen.model_name}s.xlsx",
                                     content_type=XLSX)
         job = Job.objects.create(enterprise=request.user.enterprise, user=request.user, kind=JobKind.EXPORT,
@@ -139,7 +140,7 @@ class ImportView(ScreenView):
             path.write_bytes(failure_report(header, result.errors))
             report = str(path)
         Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, done=result.total, succeeded=result.saved,
-                                             failed=len(result.errors), result_file=report)
+                                             failed=len(result.errors), result_file=report, message=result.summary)
         return redirect("core:job", pk=job.pk)
 
 

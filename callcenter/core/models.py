@@ -104,7 +104,8 @@ class AuditLog(models.Model):
 
 
 class ColumnPreference(models.Model):
-    """A user's chosen, ordered list of visible columns for one list screen."""
+    """A user's 栏目设置 for one list screen: the visible columns in order and renamed labels
+    (`{"columns": [...], "labels": {...}}`; older rows hold the plain list of columns)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     table = models.CharField(max_length=100)

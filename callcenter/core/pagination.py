@@ -54,8 +54,14 @@ def _edge(row, sort_field: str) -> str:
 
 
 def _after(sort_field: str, value, pk, descending: bool) -> Q:
+    """Rows after (value, pk) in the order: value beyond, or equal with pk beyond. The bound on
+    the sort field alone is redundant but lets the index seek to the cursor: with bound
+    parameters SQLite does not derive it from the OR and walked the index from its end
+    (bench/cdrs.py: 0.5 s for a cursor half-way down a million rows, 1 ms with the bound)."""
     op = "lt" if descending else "gt"
-    return Q(**{f"{sort_field}__{op}": value}) | Q(**{sort_field: value, f"pk__{op}": pk})
+    if sort_field in ("pk", "id"):
+        return Q(**{f"pk__{op}": pk})
+    return Q(**{f"{sort_field}__{op}e": value}) & (Q(**{f"{sort_field}__{op}": value}) | Q(**{f"pk__{op}": pk}))
 
 
 def _typed(qs: QuerySet, sort_field: str, value):

@@ -89,6 +89,17 @@ class Screen:
         """(header, accessor or callable(obj)) pairs of the export; may depend on the user's enterprise."""
         return self.export_columns
 
+    def export_rows(self, queryset, columns: list[tuple[str, str]]):
+        """The export's rows (lists of cell values) for `columns`; a screen with very large
+        exports replaces this with one that reads values instead of model instances."""
+        from callcenter.core.exporting import export_rows
+
+        return export_rows(queryset, columns)
+
+    def detail_context(self, request, obj) -> dict:
+        """More context for the detail page (related rows, a form of its own)."""
+        return {}
+
     def form_kwargs(self, request, instance=None) -> dict:
         return {"enterprise": request.user.enterprise, "user": request.user}
 

@@ -42,7 +42,8 @@ def run_export_job(job_id: int) -> None:
     try:
         screen = get_screen(job.screen)
         qs = screen_queryset(screen, job.user, QueryDict(job.params.get("query", "")))
-        tmp, n = export_to_file(qs, screen.get_export_columns(job.user),
+        columns = screen.get_export_columns(job.user)
+        tmp, n = export_to_file(qs, columns, rows=screen.export_rows(qs, columns),
                                 progress=lambda done: _progress(job_id, done=done))
         target = job_dir(job) / f"{screen.model_name}-export.xlsx"
         os.replace(tmp, target)
@@ -94,7 +95,7 @@ def run_import_job(job_id: int) -> None:
             path.write_bytes(failure_report(header, result.errors))
             report = str(path)
         _progress(job_id, status=JobStatus.DONE, done=result.total, succeeded=result.saved,
-                  failed=len(result.errors), result_file=report, finished_at=timezone.now())
+                  failed=len(result.errors), result_file=report, message=result.summary, finished_at=timezone.now())
     except FileRejected as exc:
         _progress(job_id, status=JobStatus.FAILED, message="；".join(exc.messages), finished_at=timezone.now())
     except Exception as exc:  # the job page must say why it failed, whatever failed

@@ -66,9 +66,22 @@ class ScreenView(LoginRequiredMixin, View):
         return reverse(self.screen.url_name("list"))
 
 
-def visible_columns(screen, user, table_class) -> list[str]:
-    names = [name for name in table_class.base_columns]
+COLUMN_LABEL_MAX = 60
+
+
+def column_preference(screen, user) -> tuple[list[str], dict[str, str]]:
+    """The user's 栏目设置 of a list: visible columns in order, and renamed labels. Stored as
+    {"columns": [...], "labels": {...}} (a plain list of names before labels could be renamed)."""
     pref = ColumnPreference.objects.filter(user=user, table=screen.key).values_list("columns", flat=True).first()
+    if isinstance(pref, dict):
+        return list(pref.get("columns") or []), dict(pref.get("labels") or {})
+    return list(pref or []), {}
+
+
+def visible_columns(screen, user, table_class, pref: list[str] | None = None) -> list[str]:
+    names = [name for name in table_class.base_columns]
+    if pref is None:
+        pref, _labels = column_preference(screen, user)
     if pref:
         chosen = [n for n in pref if n in names]
         if chosen:
@@ -111,8 +124,11 @@ class ObjectListView(ScreenView):
         )
         count, more = capped_count(qs)
         table_class = screen.get_table_class(request)
-        columns = visible_columns(screen, request.user, table_class)
+        pref, labels = column_preference(screen, request.user)
+        columns = visible_columns(screen, request.user, table_class, pref)
         all_columns = list(table_class.base_columns)
+        # the 栏目设置 order: the visible columns as chosen, then the hidden ones
+        setting_order = columns + [c for c in all_columns if c not in columns]
         table = table_class(
             page.rows, orderable=False, sequence=columns + [c for c in all_columns if c not in columns],
             exclude=[c for c in all_columns if c not in columns],
@@ -123,7 +139,7 @@ class ObjectListView(ScreenView):
             sortable = column.name in screen.sort_fields
             next_sort = column.name if not (alias == column.name and not descending) else f"-{column.name}"
             headers.append({
-                "name": column.name, "label": column.header, "sortable": sortable,
+                "name": column.name, "label": labels.get(column.name) or column.header, "sortable": sortable,
                 "url": "?" + urlencode({**base_query, "sort": next_sort}) if sortable else None,
                 "active": alias == column.name, "descending": descending,
             })
@@ -137,7 +153,8 @@ class ObjectListView(ScreenView):
         ctx = self.base_context(
             filterset=filterset, table=table, headers=headers, page=page, nav=nav, count=count, count_more=more,
             query=urlencode(base_query), columns=columns,
-            all_columns=[(c, table_class.base_columns[c].verbose_name or c) for c in all_columns],
+            all_columns=[(c, table_class.base_columns[c].verbose_name or c,
+                          labels.get(c) or table_class.base_columns[c].verbose_name or c) for c in setting_order],
             list_buttons=[b for b in screen.list_buttons if not b[2] or request.user.has_perm(b[2])],
             importers=screen.importers,
         )
@@ -148,7 +165,11 @@ class ObjectListView(ScreenView):
 
 class ObjectDetailView(ScreenView):
     def get(self, request, pk):
-        obj = self.get_object(pk)
+        return self.render_detail(request, self.get_object(pk))
+
+    def render_detail(self, request, obj, *, status: int = 200, **extra):
+        """The detail page; `extra` (e.g. a form with errors) and the screen's
+        `detail_context` go into its context."""
         fields = []
         names = self.screen.detail_fields or [f.name for f in obj._meta.concrete_fields if f.name not in (
             "password", "enterprise", "id", "third_party_password", "key_hash")]
@@ -160,8 +181,10 @@ class ObjectDetailView(ScreenView):
                 value = _("是") if value else _("否")
             fields.append((field.verbose_name, value))
         buttons = [b for b in self.screen.detail_buttons if not b[2] or request.user.has_perm(b[2])]
+        context = {**self.screen.detail_context(request, obj), **extra}
         return render(request, self.screen.detail_template,
-                      self.base_context(object=obj, fields=fields, detail_buttons=buttons, title=str(obj)))
+                      self.base_context(object=obj, fields=fields, detail_buttons=buttons, title=str(obj), **context),
+                      status=status)
 
 
 class ObjectEditView(ScreenView):
@@ -288,21 +311,36 @@ class BulkDeleteView(SelectionMixin, ScreenView):
 
 
 class ColumnsView(ScreenView):
-    """Save or reset the user's column choice for a list screen."""
+    """【栏目设置】: save the user's visible columns, their order (【上】【下】) and renamed labels
+    (【编辑】) for a list screen; 【恢复默认】 drops them all."""
 
     def post(self, request):
-        names = list(self.screen.get_table_class(request).base_columns)
+        table_class = self.screen.get_table_class(request)
+        names = list(table_class.base_columns)
         if "reset" in request.POST:
             ColumnPreference.objects.filter(user=request.user, table=self.screen.key).delete()
+            messages.success(request, _("栏目已恢复默认"))
+            return HttpResponseRedirect(self.list_url())
+        chosen = [n for n in request.POST.getlist("columns") if n in names]
+        order = {n: i for i, n in enumerate(request.POST.getlist("order"))}
+        chosen.sort(key=lambda n: order.get(n, len(order)))
+        labels, errors = {}, []
+        for name in names:
+            label = request.POST.get(f"label_{name}", "").strip()
+            default = str(table_class.base_columns[name].verbose_name or name)
+            if len(label) > COLUMN_LABEL_MAX:
+                errors.append(_("栏目“%(c)s”的名称最多%(n)s个字符") % {"c": default, "n": COLUMN_LABEL_MAX})
+            elif label and label != default:
+                labels[name] = label
+        if not chosen:
+            errors.append(_("至少选择一列"))
+        if errors:
+            for error in errors:
+                messages.error(request, error)
         else:
-            chosen = [n for n in request.POST.getlist("columns") if n in names]
-            order = {n: i for i, n in enumerate(request.POST.getlist("order"))}
-            chosen.sort(key=lambda n: order.get(n, len(order)))
-            if not chosen:
-                messages.error(request, _("至少选择一列"))
-            else:
-                ColumnPreference.objects.update_or_create(
-                    user=request.user, table=self.screen.key, defaults={"columns": chosen})
+            ColumnPreference.objects.update_or_create(
+                user=request.user, table=self.screen.key, defaults={"columns": {"columns": chosen, "labels": labels}})
+            messages.success(request, _("栏目设置已保存"))
         return HttpResponseRedirect(self.list_url())
 
 

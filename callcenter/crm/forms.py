@@ -70,6 +70,25 @@ class CustomerForm(forms.Form):
         paths = services.code_paths(self.custom)
         for f in self.custom:
             self.fields[f"f_{f.key}"] = custom_form_field(f, paths.get(f.code_id))
+        # What the third party has for this number is shown from it, read-only: it is not stored here.
+        self.provided = services.third_party_provided(enterprise, instance.phone) if instance is not None else {}
+        for key, value in self.provided.items():
+            name = key if key in ("name", "company") else f"f_{key}"
+            if name in self.fields:
+                self.fields[name] = forms.CharField(
+                    label=self.fields[name].label, required=False, disabled=True, initial=value,
+                    help_text=_("来自第三方数据库，不在本地保存"))
+                self.initial[name] = value
+        if instance is None and self.is_bound:
+            # a new customer: what the third party has for the typed number need not be filled in
+            try:
+                phone = services.normalise_phone(self.data.get("phone", ""))
+            except ValueError:
+                phone = ""
+            for key in services.third_party_provided(enterprise, phone):
+                name = key if key in ("name", "company") else f"f_{key}"
+                if name in self.fields:
+                    self.fields[name].required = False
         bootstrapify(self)
 
     def values(self) -> dict:
@@ -146,6 +165,44 @@ class CustomerFieldForm(TenantModelForm):
 
     def values(self) -> dict:
         return {n: self.cleaned_data[n] for n in self._meta.fields if n in self.cleaned_data}
+
+
+class PopFieldsForm(forms.Form):
+    """【设置弹屏字段】: one row per customer field (name, width share, type, field code, visible,
+    required), in the order the page posts them (【上】【下】)."""
+
+    ATTRS = ("label", "width", "field_type", "code", "visible", "required")
+
+    def __init__(self, *args, enterprise=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom = services.fields_of(enterprise)
+        if self.is_bound:
+            # a field added after the page was opened is left as it is
+            self.custom = [f for f in self.custom if f"f{f.pk}_label" in self.data]
+        codes = FieldCode.objects.filter(enterprise=enterprise).order_by("name")
+        for f in self.custom:
+            p = f"f{f.pk}_"
+            self.fields[p + "label"] = forms.CharField(label=_("字段名称"), max_length=60, initial=f.label)
+            self.fields[p + "width"] = forms.IntegerField(label=_("宽度占比"), min_value=1, max_value=100,
+                                                          initial=f.width)
+            self.fields[p + "field_type"] = forms.ChoiceField(label=_("字段类型"), choices=FieldType.choices,
+                                                              initial=f.field_type)
+            self.fields[p + "code"] = forms.ModelChoiceField(label=_("字段代码"), queryset=codes, required=False,
+                                                             initial=f.code_id)
+            self.fields[p + "visible"] = forms.BooleanField(label=_("显示"), required=False, initial=f.visible)
+            self.fields[p + "required"] = forms.BooleanField(label=_("必填"), required=False, initial=f.required)
+        bootstrapify(self)
+
+    def table(self) -> list[tuple]:
+        """(field, {attr: bound field}) per row, for the template."""
+        return [(f, {a: self[f"f{f.pk}_{a}"] for a in self.ATTRS}) for f in self.custom]
+
+    def rows(self, order: list[str]) -> list[dict]:
+        """The cleaned rows in the posted order (fields missing from it keep their place after)."""
+        position = {pk: i for i, pk in enumerate(order)}
+        fields = sorted(self.custom, key=lambda f: position.get(str(f.pk), len(position) + f.order))
+        d = self.cleaned_data
+        return [{"field": f, **{a: d[f"f{f.pk}_{a}"] for a in self.ATTRS}} for f in fields]
 
 
 class FieldCodeForm(TenantModelForm):

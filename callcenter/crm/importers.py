@@ -3,13 +3,20 @@
 The template's columns come from the enterprise's customer fields. Each bad row is reported:
 a bad phone, a value not in its field code, a phone repeated within the file, a bad value of
 any typed field; the good rows are saved.
+
+A row whose phone is already a customer of the enterprise updates that customer (the newest,
+when the number is stored more than once) instead of adding a duplicate: it moves to the chosen
+category and takes the row's non-empty values; empty cells keep what is stored, and the owner
+changes only when the row names one. A stored customer the importer may not change (locked by
+another agent, or outside the importer's data scope) is reported as a failed row. The job page
+says how many customers were created and how many updated.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from callcenter.accounts.models import Agent
 from callcenter.core import audit
 from callcenter.core.importing import Column, Importer
+from callcenter.core.scope import scoped
 from callcenter.crm import services
 from callcenter.crm.choices import FieldType
 from callcenter.crm.models import Customer, CustomerCategory
@@ -25,7 +33,9 @@ from callcenter.crm.models import Customer, CustomerCategory
 class CustomerImporter(Importer):
     key = "customers"
     label = gettext_lazy("客户资料")
-    description = gettext_lazy("导入到所选的客户分类；电话在文件中不能重复；字段代码填值，多级用 / 分隔，如 A/A1")
+    description = gettext_lazy(
+        "导入到所选的客户分类；电话在文件中不能重复；电话已存在的客户会被更新（分类和填写了的字段）；"
+        "字段代码填值，多级用 / 分隔，如 A/A1")
 
     @classmethod
     def option_fields(cls, *, enterprise, user) -> dict:
@@ -53,6 +63,10 @@ class CustomerImporter(Importer):
             "id", "number", "enterprise_id")}
         self.seen: dict[str, int] = {}
         self.row = 1
+        self.created = 0
+        self.updated = 0
+        self.existing: dict[str, Customer] = {}  # phone -> the stored customer a row of this batch updates
+        self.owner_given: set[str] = set()  # phones whose row named an owner
 
     def validate_row(self, values):
         self.row += 1
@@ -86,17 +100,89 @@ class CustomerImporter(Importer):
         if errors:
             raise ValidationError(errors)
         self.seen[phone] = self.row
+        if number:
+            self.owner_given.add(phone)
         return Customer(enterprise=self.enterprise, category=self.category, owner=owner, phone=phone,
                         name=values.get("name", "")[:100], company=values.get("company", "")[:200], data=data,
                         created_at=timezone.now())
 
+    def refuse(self, items) -> dict[int, str]:
+        """Find the stored customers with the batch's phones (one query per 1,000); refuse the rows
+        whose customer the importer may not change."""
+        phones = [c.phone for c in items]
+        found: dict[str, Customer] = {}
+        for start in range(0, len(phones), 1000):
+            chunk = phones[start:start + 1000]
+            for c in (Customer.objects.filter(enterprise=self.enterprise, phone__in=chunk)
+                      .select_related("locked_by").order_by("phone", "-id")):
+                found.setdefault(c.phone, c)  # the newest record of a number stored twice
+        self.existing = {}
+        if not found:
+            return {}
+        visible = set(scoped(Customer.objects.filter(pk__in=[c.pk for c in found.values()]), self.user)
+                      .values_list("pk", flat=True))
+        refused = {}
+        for i, item in enumerate(items):
+            stored = found.get(item.phone)
+            if stored is None:
+                continue
+            if stored.pk not in visible:
+                refused[i] = _("电话：%(p)s 已是其他坐席的客户，不在您的数据范围内，不能更新") % {"p": item.phone}
+            elif not services.may_open(self.user, stored):
+                refused[i] = _("电话：%(p)s 的客户已被坐席 %(a)s 锁定，不能更新") % {"p": item.phone,
+                                                                          "a": stored.locked_by}
+            else:
+                self.existing[item.phone] = stored
+        return refused
+
     def save(self, items) -> int:
+        new = [c for c in items if c.phone not in self.existing]
+        changed, entries = [], []
+        now = timezone.now()
+        for item in items:
+            stored = self.existing.get(item.phone)
+            if stored is None:
+                continue
+            before = audit.snapshot(stored)
+            stored.category = self.category
+            if item.name:
+                stored.name = item.name
+            if item.company:
+                stored.company = item.company
+            if item.phone in self.owner_given:
+                stored.owner = item.owner
+            stored.data = {**stored.data, **item.data}
+            stored.updated_at = now
+            changed.append(stored)
+            diff = audit.diff(before, audit.snapshot(stored))
+            if diff:
+                entries.append((stored, "update", diff))
         with transaction.atomic():
-            created = Customer.objects.bulk_create(items, batch_size=1000)
-            if created and created[0].pk is None:  # a backend that does not return ids
-                return len(created)
-            audit.record_many([(c, "create", audit.diff({}, audit.snapshot(c))) for c in created])
-        return len(created)
+            created = Customer.objects.bulk_create(new, batch_size=1000)
+            if changed:
+                _update_rows(changed, ["category", "name", "company", "owner", "data", "updated_at"])
+            if created and created[0].pk is not None:  # a backend that returns ids
+                entries += [(c, "create", audit.diff({}, audit.snapshot(c))) for c in created]
+            audit.record_many(entries)
+        self.created += len(new)
+        self.updated += len(changed)
+        return len(new) + len(changed)
+
+    def summary(self) -> str:
+        return _("新增 %(c)s 个客户，更新 %(u)s 个已有客户（电话相同）") % {"c": self.created, "u": self.updated}
+
+
+def _update_rows(objs: list[Customer], names: list[str]) -> None:
+    """One prepared UPDATE run for every row (executemany): Django's bulk_update builds a CASE per
+    column and row, which took ~10 ms a row on 20,000 imported updates."""
+    meta = Customer._meta
+    fields = [meta.get_field(n) for n in names]
+    q = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - names from the model, values bound
+        q(meta.db_table), ", ".join(f"{q(f.column)} = %s" for f in fields), q(meta.pk.column))
+    params = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] + [obj.pk] for obj in objs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 CUSTOMER_IMPORTERS = {CustomerImporter.key: CustomerImporter}

@@ -5,6 +5,7 @@ A refusal is a `ServiceError` (a Django ValidationError) whose message names the
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -329,6 +330,54 @@ def customerfield_update(*, field: CustomerField, changes: dict) -> CustomerFiel
     return field
 
 
+POP_FIELD_ATTRS = ("label", "width", "field_type", "code", "visible", "required")
+
+
+def popfields_save(*, enterprise, rows: list[dict]) -> list[CustomerField]:
+    """【设置弹屏字段】: name, width share, type, visible and required of each field, and their order
+    (the order of `rows`). Each row is {"field": CustomerField, attr: value, ...}; an error names the
+    row's input (`f<pk>_<attr>`) and nothing is saved."""
+    changed, errors = [], {}
+    for position, row in enumerate(rows, start=1):
+        field = row["field"]
+        if field.enterprise_id != enterprise.pk:
+            refuse("field", _("字段不存在"))
+        values = {k: row[k] for k in POP_FIELD_ATTRS if k in row}
+        values["order"] = position
+        if "label" in values:
+            values["label"] = (values["label"] or "").strip()
+            if not values["label"]:
+                errors[f"f{field.pk}_label"] = [_("%(f)s：字段名称不能为空") % {"f": field.label}]
+                continue
+        try:
+            _check_field(enterprise, values, field)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                name = "field_type" if name == "is_birthday" else name  # the birthday field's type is what changed
+                errors[f"f{field.pk}_{name}"] = [f"{field.label}：{m}" for m in messages]
+            continue
+        before = audit.snapshot(field)
+        for name, value in values.items():
+            setattr(field, name, value)
+        if field.field_type != FieldType.CHOICE:
+            field.code = None
+        try:
+            field.full_clean(exclude=["enterprise"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors[f"f{field.pk}_{name}"] = [f"{field.label}：{m}" for m in messages]
+            continue
+        if audit.diff(before, audit.snapshot(field)):
+            changed.append((field, before))
+    if errors:
+        raise ServiceError(errors)
+    with transaction.atomic():
+        for field, before in changed:
+            field.save()
+            audit.record_update(field, before)
+    return [f for f, _b in changed]
+
+
 def customerfield_delete(*, field: CustomerField) -> None:
     """The definition goes; stored values stay in `data` (re-adding the key shows them again)."""
     with transaction.atomic():
@@ -355,14 +404,39 @@ def _check_fixed(enterprise, values: dict) -> dict:
     return out
 
 
-def customer_create(*, enterprise, values: dict, data: dict | None = None) -> Customer:
-    """`values`: category, phone, name, company, owner; `data`: custom values by field key."""
+def third_party_provided(enterprise, phone: str) -> dict:
+    """Local field keys (name, company, custom keys) whose value an enabled third-party source has
+    for `phone`: those values are shown from the third party and not kept locally (2.7.4)."""
+    from callcenter.crm import thirdparty
+
+    return thirdparty.provided(enterprise.pk, phone) if phone else {}
+
+
+def _without_provided(fields: list[CustomerField], provided: dict) -> list[CustomerField]:
+    """The fields, with those the third party fills no longer required locally."""
+    out = []
+    for f in fields:
+        if f.key in provided and f.required:
+            f = copy.copy(f)
+            f.required = False
+        out.append(f)
+    return out
+
+
+def customer_create(*, enterprise, values: dict, data: dict | None = None, third_party: bool = True) -> Customer:
+    """`values`: category, phone, name, company, owner; `data`: custom values by field key.
+    With `third_party`, values an enabled third-party source has for the phone are not stored."""
     if "category" not in values:
         refuse("category", _("客户分类：必填"))
     if "phone" not in values:
         refuse("phone", _("电话：必填"))
     fixed = _check_fixed(enterprise, values)
-    custom = clean_data(enterprise=enterprise, values=data or {})
+    provided = third_party_provided(enterprise, fixed["phone"]) if third_party else {}
+    for name in ("name", "company"):
+        if name in provided:
+            fixed[name] = ""
+    custom = clean_data(enterprise=enterprise, fields=_without_provided(fields_of(enterprise), provided),
+                        values={k: v for k, v in (data or {}).items() if k not in provided})
     obj = Customer(enterprise=enterprise, data=custom, **fixed)
     with transaction.atomic():
         obj.save()
@@ -371,16 +445,25 @@ def customer_create(*, enterprise, values: dict, data: dict | None = None) -> Cu
 
 
 def customer_update(*, customer: Customer, changes: dict, data: dict | None = None,
-                    partial_data: bool = False) -> Customer:
+                    partial_data: bool = False, third_party: bool = True) -> Customer:
+    """Change fixed columns and custom values. With `third_party`, what an enabled third-party
+    source has for the (new) phone is dropped from local storage: it is shown from the source."""
     fixed = _check_fixed(customer.enterprise, changes)
+    provided = third_party_provided(customer.enterprise, fixed.get("phone", customer.phone)) if third_party else {}
     before = audit.snapshot(customer)
     for name, value in fixed.items():
         setattr(customer, name, value)
+    for name in ("name", "company"):
+        if name in provided:
+            setattr(customer, name, "")
     if data is not None:
-        custom = clean_data(enterprise=customer.enterprise, values=data, partial=partial_data)
+        fields = fields_of(customer.enterprise)
+        custom = clean_data(enterprise=customer.enterprise, fields=_without_provided(fields, provided),
+                            values={k: v for k, v in data.items() if k not in provided}, partial=partial_data)
         customer.data = {**customer.data, **custom} if partial_data else {
-            **{k: v for k, v in customer.data.items() if k not in {f.key for f in fields_of(customer.enterprise)}},
-            **custom}
+            **{k: v for k, v in customer.data.items() if k not in {f.key for f in fields}}, **custom}
+    if provided:
+        customer.data = {k: v for k, v in customer.data.items() if k not in provided}
     with transaction.atomic():
         customer.save()
         audit.record_update(customer, before)

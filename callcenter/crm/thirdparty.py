@@ -9,15 +9,20 @@ Errors become a `ThirdPartyError` with a message saying why; nothing here waits 
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from callcenter.crm.choices import SourceKind
@@ -28,6 +33,7 @@ WRITE_WORDS = {"INSERT", "UPDATE", "DELETE", "DROP", "ALTER", "CREATE", "TRUNCAT
                "ATTACH", "DETACH", "PRAGMA", "VACUUM", "REINDEX", "ANALYZE", "RENAME", "UPSERT"}
 CLAUSE_END = {"GROUP", "ORDER", "LIMIT", "HAVING", "OFFSET", "WINDOW", "FETCH", "UNION", "EXCEPT", "INTERSECT"}
 NO_MATCH_PHONE = "\x01-no-such-phone-\x01"
+log = logging.getLogger(__name__)
 
 
 class ThirdPartyError(Exception):
@@ -370,57 +376,164 @@ def read_columns(source, sql: str | None = None) -> list[str]:
 def lookup(enterprise_id: int, phone: str) -> ThirdPartyResult:
     """Mapped values of every enabled source for `phone` (later sources win); a slow or down source
     leaves a notice instead of an exception."""
-    from callcenter.crm.models import ThirdPartySource
-
-    result = ThirdPartyResult()
-    notices = []
-    for source in ThirdPartySource.objects.filter(enterprise_id=enterprise_id, enabled=True).order_by("id"):
-        mapping = {k: v for k, v in (source.mapping or {}).items() if v}
-        if not mapping or not phone:
-            continue
-        try:
-            found = run(source, phone, max_rows=1)
-        except (ThirdPartyError, ValidationError) as exc:
-            msg = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            notices.append(_("第三方数据库“%(s)s”不可用，显示本地资料：%(e)s") % {"s": source.name, "e": msg})
-            continue
-        if not found.rows:
-            continue
-        row = dict(zip(found.columns, found.rows[0], strict=False))
-        for local, column in mapping.items():
-            if column in row:
-                result.values[local] = _text(row[column])
-    result.notice = "；".join(notices)
-    return result
+    found = gather(enterprise_id, phone, with_sub_tables=False)
+    return ThirdPartyResult(values=found.values, notice=found.notice)
 
 
 def sub_tables(enterprise_id: int, phone: str, *, max_rows: int = SUBTABLE_MAX_ROWS) -> list[tuple]:
     """[(title, columns [(name, label)], rows [[value, ...]], notice)] of the enabled sub-tables."""
-    from callcenter.crm.models import ThirdPartySubTable
+    return gather(enterprise_id, phone, with_lookup=False, max_rows=max_rows).tabs
 
-    out = []
-    tables = ThirdPartySubTable.objects.filter(enterprise_id=enterprise_id, enabled=True,
-                                               source__enabled=True).select_related("source").order_by("order", "id")
-    for table in tables:
-        notice = ""
+
+def provided(enterprise_id: int, phone: str) -> dict[str, str]:
+    """The local field keys whose value the third party has for `phone` (non-empty): those are not
+    stored locally. A source that is down or has no row for the number provides nothing, so the
+    local values stay (local storage keeps what the third party lacks)."""
+    return {k: v for k, v in gather(enterprise_id, phone, with_sub_tables=False).values.items() if v != ""}
+
+
+# --- concurrent, cached fetches ------------------------------------------------------------------------------
+
+CACHE_SECONDS = 30  # a refresh of the screen pop within this time does not query again
+FAILURE_CACHE_SECONDS = 5  # a down source is not waited for again on every refresh
+MAX_THREADS = 8
+
+
+@dataclass
+class Gathered:
+    values: dict = field(default_factory=dict)  # local field key -> third-party value
+    notice: str = ""
+    tabs: list[tuple] = field(default_factory=list)  # as sub_tables() returns them
+
+
+@dataclass
+class _Job:
+    key: str  # cache key
+    source: object
+    sql: str
+    max_rows: int
+    outcome: dict | None = None  # {"columns", "rows" (text), "truncated"} or {"error"}
+
+
+def _cache_key(kind: str, pk: int, source, sql: str, phone: str, max_rows: int) -> str:
+    """Per source (or sub-table) and number; the connection settings and SQL are part of the key,
+    so an edited source is queried afresh."""
+    parts = [source.kind, source.host or "", str(source.port or ""), source.database or "", source.user or "",
+             str(source.timeout), sql, str(max_rows), phone]
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return f"cc:thirdparty:{kind}:{pk}:{digest}"
+
+
+def _run_job(job: _Job, phone: str, language: str) -> dict:
+    """One query on its own connection, under the source's time limit; never raises."""
+    with translation.override(language):
         try:
-            found = run(table.source, phone, max_rows=max_rows, sql=table.sql)
+            found = run(job.source, phone, max_rows=job.max_rows, sql=job.sql)
         except (ThirdPartyError, ValidationError) as exc:
-            msg = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            out.append((table.name, [], [], _("子表不可用：%(e)s") % {"e": msg}))
+            return {"error": "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)}
+        except Exception as exc:  # noqa: BLE001 - a driver's surprise must not break the screen pop
+            log.warning("third-party query failed: %r", exc)
+            return {"error": _("查询失败：%(e)s") % {"e": exc}}
+        return {"columns": found.columns, "rows": [[_text(v) for v in row] for row in found.rows],
+                "truncated": found.truncated}
+
+
+def _deadline(jobs: list[_Job]) -> float:
+    """How long to wait for every query: connect and statement limits each take up to the timeout
+    (MySQL's read timeout is 2 s longer), plus a margin."""
+    return 2 * max(max(1, int(j.source.timeout or 2)) for j in jobs) + 3
+
+
+def _fetch(jobs: list[_Job], phone: str) -> None:
+    """Fill each job's outcome: from the cache, else by running the queries concurrently."""
+    if not jobs:
+        return
+    cached = cache.get_many([j.key for j in jobs])
+    todo = []
+    for j in jobs:
+        if j.key in cached:
+            j.outcome = cached[j.key]
+        else:
+            todo.append(j)
+    if not todo:
+        return
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    if len(todo) == 1:
+        todo[0].outcome = _run_job(todo[0], phone, language)
+    else:
+        pool = ThreadPoolExecutor(max_workers=min(len(todo), MAX_THREADS), thread_name_prefix="thirdparty")
+        try:
+            futures = {pool.submit(_run_job, j, phone, language): j for j in todo}
+            done, _pending = wait(futures, timeout=_deadline(todo))
+            for future, j in futures.items():
+                j.outcome = future.result() if future in done else {
+                    "error": _("查询超时（超过 %(s)s 秒）") % {"s": _deadline(todo)}, "nocache": True}
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+    good = {j.key: j.outcome for j in todo if "error" not in j.outcome}
+    bad = {j.key: j.outcome for j in todo if "error" in j.outcome and not j.outcome.get("nocache")}
+    if good:
+        cache.set_many(good, CACHE_SECONDS)
+    if bad:
+        cache.set_many(bad, FAILURE_CACHE_SECONDS)
+
+
+def gather(enterprise_id: int, phone: str, *, with_lookup: bool = True, with_sub_tables: bool = True,
+           max_rows: int = SUBTABLE_MAX_ROWS) -> Gathered:
+    """What the screen pop and the customer page show for `phone`: the enabled sources' mapped values
+    and the enabled sub-tables' rows. Every query runs at once in its own thread and connection,
+    each under its source's time limit, and its result is kept for CACHE_SECONDS per source and
+    number, so a page refresh does not query again. A slow or down source becomes a notice."""
+    from callcenter.crm.models import ThirdPartySource, ThirdPartySubTable
+
+    out = Gathered()
+    if not phone:
+        return out
+    lookups, tables = [], []
+    if with_lookup:
+        for source in ThirdPartySource.objects.filter(enterprise_id=enterprise_id, enabled=True).order_by("id"):
+            mapping = {k: v for k, v in (source.mapping or {}).items() if v}
+            if mapping:
+                sql = source.sql
+                lookups.append((source, mapping, _Job(_cache_key("source", source.pk, source, sql, phone, 1),
+                                                      source, sql, 1)))
+    if with_sub_tables:
+        for table in (ThirdPartySubTable.objects.filter(enterprise_id=enterprise_id, enabled=True,
+                                                        source__enabled=True)
+                      .select_related("source").order_by("order", "id")):
+            tables.append((table, _Job(_cache_key("subtable", table.pk, table.source, table.sql, phone, max_rows),
+                                       table.source, table.sql, max_rows)))
+    _fetch([j for *_x, j in lookups] + [j for _t, j in tables], phone)
+    notices = []
+    for source, mapping, job in lookups:
+        outcome = job.outcome
+        if "error" in outcome:
+            notices.append(_("第三方数据库“%(s)s”不可用，显示本地资料：%(e)s")
+                           % {"s": source.name, "e": outcome["error"]})
+            continue
+        if not outcome["rows"]:
+            continue
+        row = dict(zip(outcome["columns"], outcome["rows"][0], strict=False))
+        for local, column in mapping.items():
+            if column in row:
+                out.values[local] = row[column]
+    out.notice = "；".join(notices)
+    for table, job in tables:
+        outcome = job.outcome
+        if "error" in outcome:
+            out.tabs.append((table.name, [], [], _("子表不可用：%(e)s") % {"e": outcome["error"]}))
             continue
         settings_by_name = {c.get("name"): c for c in table.columns or [] if isinstance(c, dict)}
         shown = []
-        for i, name in enumerate(found.columns):
+        for i, name in enumerate(outcome["columns"]):
             conf = settings_by_name.get(name, {})
             if conf.get("visible", True):
                 shown.append((conf.get("order", i), i, name, conf.get("label") or name))
         shown.sort()
         columns = [(name, label) for _o, _i, name, label in shown]
-        rows = [[_text(row[i]) for _o, i, _n, _l in shown] for row in found.rows]
-        if found.truncated:
-            notice = _("只显示前 %(n)s 行") % {"n": max_rows}
-        out.append((table.name, columns, rows, notice))
+        rows = [[row[i] for _o, i, _n, _l in shown] for row in outcome["rows"]]
+        notice = _("只显示前 %(n)s 行") % {"n": max_rows} if outcome["truncated"] else ""
+        out.tabs.append((table.name, columns, rows, notice))
     return out
 
 

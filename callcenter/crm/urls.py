@@ -19,6 +19,7 @@ urlpatterns = [
     path("thirdpartysubtables/<int:pk>/do/<str:op>/",
          views.ThirdPartySubTableOpView.as_view(screen=screens.subtable_screen), name="thirdpartysubtable_op"),
     path("fieldcodes/<int:pk>/children/", views.FieldCodeChildrenView.as_view(), name="fieldcode_children"),
+    path("popfields/", views.PopFieldsView.as_view(), name="popfields"),
 ]
 for screen in screens.SCREENS:
     urlpatterns += screen.get_urls()

@@ -22,7 +22,7 @@ from callcenter.core.views import (
 )
 from callcenter.crm import forms, services
 from callcenter.crm.models import FieldCodeValue
-from callcenter.crm.screens import customer_screen, fieldcode_screen
+from callcenter.crm.screens import customer_screen, field_screen, fieldcode_screen
 
 
 class GuardedMixin:
@@ -39,8 +39,8 @@ class CustomerDetailView(GuardedMixin, ObjectDetailView):
 
         obj = self.get_object(pk)
         # Mapped third-party values overwrite the local ones when shown (2.7.4); a slow or down
-        # source leaves the local values and a notice.
-        tp = thirdparty.lookup(request.user.enterprise_id, obj.phone)
+        # source leaves the local values and a notice. Lookups and sub-tables run at once.
+        tp = thirdparty.gather(request.user.enterprise_id, obj.phone)
         shown = {"name": obj.name, "company": obj.company, **obj.data, **tp.values}
         fields = [(_("客户名称"), shown["name"]), (_("电话"), obj.phone), (_("公司"), shown["company"]),
                   (_("客户分类"), obj.category), (_("归属坐席"), obj.owner)]
@@ -51,10 +51,11 @@ class CustomerDetailView(GuardedMixin, ObjectDetailView):
             fields.append((_("锁定"), f"{obj.locked_by} → {until}"))
         fields.append((_("创建时间"), obj.created_at))
         return render(request, self.screen.detail_template, self.base_context(
-            object=obj, fields=fields, detail_buttons=[], title=str(obj), locked=obj.is_locked(),
+            object=obj, fields=fields, detail_buttons=[], title=f"{shown['name']} {obj.phone}".strip(),
+            locked=obj.is_locked(),
             can_lock=request.user.has_perm("crm.lock_customer"), third_party_notice=tp.notice,
             third_party_keys=sorted(tp.values),
-            sub_tables=thirdparty.sub_tables(request.user.enterprise_id, obj.phone)))
+            sub_tables=tp.tabs))
 
 
 class CustomerEditView(GuardedMixin, ObjectEditView):
@@ -292,6 +293,50 @@ class FieldCodeChildrenView(View):
                                                else None).order_by("order", "id")
         return JsonResponse({"code": code.pk, "values": [
             {"id": v.pk, "value": v.value, "has_children": v.children.exists()} for v in values]})
+
+
+# --- 设置弹屏字段 ---------------------------------------------------------------------------------------
+
+
+class PopFieldsView(ScreenView):
+    """【设置弹屏字段】 (2.3.1): every customer field on one page: name, width share, type, visible,
+    required and order (【上】【下】), saved together; the screen pop follows at once."""
+
+    screen = field_screen
+    action = "edit"
+
+    def required_action(self):
+        return "list" if self.request.method in ("GET", "HEAD") else "edit"
+
+    def show(self, request, form, status=200):
+        from callcenter.workspace.selectors import bootstrap_cols
+
+        preview = [(_("客户名称"), 3), (_("电话"), 3), (_("公司"), 3), (_("客户分类"), 3)] + [
+            (f.label, bootstrap_cols(f.width)) for f in services.fields_of(request.user.enterprise) if f.visible]
+        can_change = request.user.has_perm("crm.change_customerfield")
+        if not can_change:
+            for field in form.fields.values():
+                field.disabled = True
+        return render(request, "crm/popfields.html", self.base_context(
+            form=form, title=_("设置弹屏字段"), preview=preview, can_change=can_change), status=status)
+
+    def get(self, request):
+        return self.show(request, forms.PopFieldsForm(enterprise=request.user.enterprise))
+
+    def post(self, request):
+        form = forms.PopFieldsForm(request.POST, enterprise=request.user.enterprise)
+        if form.is_valid():
+            try:
+                services.popfields_save(enterprise=request.user.enterprise,
+                                        rows=form.rows(request.POST.getlist("order")))
+            except ValidationError as exc:
+                from callcenter.core.views import add_errors
+
+                add_errors(form, exc)
+            else:
+                messages.success(request, _("弹屏字段已保存"))
+                return HttpResponseRedirect(reverse("crm:popfields"))
+        return self.show(request, form, status=400)
 
 
 # --- third-party databases (2.7.4) and sub-tables (2.7.5) ------------------------------------------------

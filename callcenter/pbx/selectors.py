@@ -73,7 +73,7 @@ def snapshot(enterprise) -> EnterpriseConf:
             retry_seconds=q.retry_seconds, max_wait_seconds=q.max_wait_seconds,
             announce_frequency=q.announce_frequency if q.announce_id else 0,
             music=prompt_ref(q.music), announce=prompt_ref(q.announce), members=tuple(members.get(q.pk, ())),
-            overflow_to_mobile=q.overflow_to_mobile,
+            overflow_to_mobile=q.overflow_to_mobile, announce_agent_number=q.announce_agent_number,
         )
         for q in (Queue.objects.filter(enterprise=enterprise, enabled=True).select_related("music", "announce")
                   .order_by("extension"))

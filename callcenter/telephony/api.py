@@ -174,7 +174,8 @@ class CallFlowSerializer(TenantSerializer):
         model = CallFlow
         fields = ["id", "name", "caller_id", "prompt", "ringback", "transfer_mode", "play_seconds", "replay_key",
                   "transfer_key", "play_count", "agent_group", "dial_ratio", "extra_lines", "interval_seconds",
-                  "retries", "sms_enabled", "sms_min_seconds", "sms_text", "pause_after_hangup", "remark"]
+                  "retries", "retry_delay_seconds", "sms_enabled", "sms_min_seconds", "sms_text", "pause_after_hangup",
+                  "remark"]
 
 
 class CallFlowViewSet(ServiceViewSet):

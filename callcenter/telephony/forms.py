@@ -134,7 +134,8 @@ class CallFlowForm(TelephonyModelForm):
         model = CallFlow
         fields = ["name", "caller_id", "prompt", "ringback", "transfer_mode", "play_seconds", "replay_key",
                   "transfer_key", "play_count", "agent_group", "dial_ratio", "extra_lines", "interval_seconds",
-                  "retries", "sms_enabled", "sms_min_seconds", "sms_text", "pause_after_hangup", "remark"]
+                  "retries", "retry_delay_seconds", "sms_enabled", "sms_min_seconds", "sms_text", "pause_after_hangup",
+                  "remark"]
         widgets = {"sms_text": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
@@ -143,6 +144,13 @@ class CallFlowForm(TelephonyModelForm):
         _prompts(self, "ringback", PromptKind.RINGBACK)
         self.fields["play_seconds"].help_text = _("只在“播放中转坐席”时生效")
         self.fields["agent_group"].queryset = self.fields["agent_group"].queryset.order_by("name")
+        # Left empty (older clients, imports): the model's default.
+        self.fields["retry_delay_seconds"].required = False
+        self.fields["retry_delay_seconds"].help_text = _("呼叫失败的号码隔多久再呼，默认600秒")
+
+    def clean_retry_delay_seconds(self):
+        value = self.cleaned_data.get("retry_delay_seconds")
+        return CallFlow._meta.get_field("retry_delay_seconds").default if value is None else value
 
 
 class TestDialForm(forms.Form):

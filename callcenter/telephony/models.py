@@ -119,6 +119,9 @@ class CallFlow(TenantModel):
     extra_lines = models.PositiveIntegerField(_("追加外呼数"), default=0, validators=[MaxValueValidator(500)])
     interval_seconds = models.PositiveIntegerField(_("发送间隔（秒）"), default=0)
     retries = models.PositiveIntegerField(_("重呼次数"), default=0, validators=[MaxValueValidator(10)])
+    # How long a failed number (no answer, busy, congestion, trunk failure) waits before its next try.
+    retry_delay_seconds = models.PositiveIntegerField(_("重呼间隔（秒）"), default=600,
+                                                      validators=[MinValueValidator(10), MaxValueValidator(86400)])
     sms_enabled = models.BooleanField(_("短信发送状态"), default=False)
     sms_min_seconds = models.PositiveIntegerField(_("短信发送（接通秒数不少于）"), default=0)
     sms_text = models.TextField(_("短信发送内容"), blank=True, max_length=500)

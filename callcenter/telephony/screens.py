@@ -147,6 +147,7 @@ class CallFlowScreen(ConfigScreen):
         (_("播放时长（秒）"), "play_seconds"), (_("重听按键"), "replay_key"), (_("转接按键"), "transfer_key"),
         (_("播放次数"), "play_count"), (_("坐席组"), "agent_group.name"), (_("发送比例（%）"), "dial_ratio"),
         (_("追加外呼数"), "extra_lines"), (_("发送间隔（秒）"), "interval_seconds"), (_("重呼次数"), "retries"),
+        (_("重呼间隔（秒）"), "retry_delay_seconds"),
         (_("短信发送状态"), "sms_enabled"), (_("短信发送（接通秒数不少于）"), "sms_min_seconds"),
         (_("短信发送内容"), "sms_text"), (_("挂断后暂停"), "pause_after_hangup"), (_("流程说明"), "remark"),
     ]

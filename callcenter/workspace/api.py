@@ -77,6 +77,29 @@ class StateView(APIView):
         return Response(selectors.current_call(request.user).as_dict())
 
 
+class TaskNextSerializer(serializers.Serializer):
+    task = serializers.IntegerField(help_text="a draft or paused task of the agent's enterprise")
+
+
+class TaskNextView(APIView):
+    """【下一个号码】 (T2 manual batch dialling): the task's next number is dialled through the agent's
+    own phone (campaigns/manual.py); the call then shows in current-call."""
+
+    permission_classes = [UsesWorkspace]
+
+    @extend_schema(request=TaskNextSerializer, operation_id="workspace_task_next",
+                   responses=inline_serializer("WorkspaceTaskNext", {
+                       "attempt": serializers.IntegerField(), "task": serializers.IntegerField(),
+                       "phone": serializers.CharField()}))
+    def post(self, request):
+        from callcenter.campaigns import manual
+
+        s = TaskNextSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        attempt = manual.next_number(agent=request.user, task_id=s.validated_data["task"])
+        return Response({"attempt": attempt.pk, "task": attempt.task_id, "phone": attempt.number.phone})
+
+
 class FollowUpSerializer(TenantSerializer):
     class Meta:
         model = FollowUp
@@ -130,4 +153,5 @@ urlpatterns = [
     path("v1/workspace/current-call/", CurrentCallView.as_view(), name="api-workspace-current-call"),
     path("v1/workspace/screen-pop/", ScreenPopView.as_view(), name="api-workspace-screen-pop"),
     path("v1/workspace/state/", StateView.as_view(), name="api-workspace-state"),
+    path("v1/workspace/task-next/", TaskNextView.as_view(), name="api-workspace-task-next"),
 ]

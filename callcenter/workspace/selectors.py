@@ -2,7 +2,7 @@
 
 The screen pop respects crm's rules: customers outside the agent's data scope are not shown,
 and a customer locked by another agent raises PermissionDenied (403), like crm's own pages.
-Third-party values and sub-tables come from callcenter.crm.thirdparty when that module exists.
+Third-party values and sub-tables come from callcenter.crm.thirdparty.
 """
 
 from __future__ import annotations
@@ -85,40 +85,23 @@ def third_party_url(agent, *, phone: str, call_id: str = "") -> str | None:
 
 def third_party(enterprise_id: int, phone: str) -> dict:
     """{"values": {local field key: value}, "tabs": [{"name", "columns", "rows", "notice"}], "notices": [...]}
-    from callcenter.crm.thirdparty (empty until that module exists). A failing source is a notice."""
-    out = {"values": {}, "tabs": [], "notices": [], "available": False}
+    from callcenter.crm.thirdparty: the main lookups and the sub-tables run at once, each in its own
+    thread and connection under its time limit, cached briefly. A failing source is a notice."""
+    from callcenter.crm import thirdparty
+
+    out = {"values": {}, "tabs": [], "notices": [], "available": True}
     try:
-        from callcenter.crm import thirdparty
-    except ImportError:
-        return out
-    out["available"] = True
-    try:
-        found = thirdparty.lookup(enterprise_id, phone)
+        found = thirdparty.gather(enterprise_id, phone)
     except Exception as exc:  # a down or slow third party must not break the pop
         log.warning("third-party lookup failed: %s", exc)
         out["notices"].append(_("第三方客户资料暂时无法获取，显示本地资料"))
-        found = None
-    if found is not None:
-        values = found if isinstance(found, dict) else getattr(found, "values", {})
-        out["values"] = {str(k): v for k, v in dict(values or {}).items()}
-        if getattr(found, "notice", ""):
-            out["notices"].append(str(found.notice))
-    sub = getattr(thirdparty, "sub_tables", None)
-    tables = []
-    if sub is not None:
-        try:
-            tables = sub(enterprise_id, phone) or []
-        except Exception as exc:
-            log.warning("third-party sub-tables failed: %s", exc)
-            out["notices"].append(_("第三方子表暂时无法获取"))
-    for t in tables:
-        if isinstance(t, dict):
-            name, columns, rows, notice = t.get("name", ""), t.get("columns", []), t.get("rows", []), t.get("notice")
-        else:
-            name, columns, rows, notice = (list(t) + ["", [], [], ""])[:4]
-        labels = [c[1] if isinstance(c, list | tuple) else str(c) for c in columns or []]
-        out["tabs"].append({"name": str(name), "columns": labels, "rows": [list(r) for r in rows or []],
-                            "notice": str(notice or "")})
+        return out
+    out["values"] = {str(k): v for k, v in found.values.items()}
+    if found.notice:
+        out["notices"].append(found.notice)
+    for name, columns, rows, notice in found.tabs:
+        out["tabs"].append({"name": str(name), "columns": [label for _name, label in columns],
+                            "rows": [list(r) for r in rows], "notice": str(notice or "")})
     return out
 
 
@@ -138,6 +121,11 @@ class ScreenPop:
     @property
     def unknown(self) -> bool:
         return self.customer is None and not self.out_of_scope
+
+    @property
+    def display_name(self) -> str:
+        """The customer's name as the pop shows it: the third party's when it has one (2.7.4)."""
+        return str(self.third_party.get("values", {}).get("name") or (self.customer.name if self.customer else ""))
 
     def as_dict(self) -> dict:
         c = self.customer

@@ -10,11 +10,12 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from callcenter.accounts.services import refuse
 from callcenter.calls import services as calls
 from callcenter.calls.choices import AgentStatus
-from callcenter.calls.models import AgentState
+from callcenter.calls.models import AgentState, Cdr
 from callcenter.core import audit
 from callcenter.crm import services as crm
 from callcenter.pbx.choices import CommandKind
@@ -23,6 +24,7 @@ from callcenter.workspace.choices import AgentChoice, FollowUpResult
 from callcenter.workspace.models import AgentStateChange, FollowUp
 
 ON_CALL = (AgentStatus.BUSY, AgentStatus.RINGING)
+WRAP_UP_REASON = gettext_noop("话后整理")
 
 
 def current_state(agent) -> AgentState | None:
@@ -44,6 +46,20 @@ def agent_set_state(*, agent, state: str, reason: str = "") -> AgentState:
         AgentStateChange.objects.create(enterprise_id=agent.enterprise_id, agent=agent, state=state,
                                         reason=reason if state == AgentChoice.PAUSED else "")
     return current_state(agent)
+
+
+def agent_call_ended(*, enterprise_id: int, agent_id: int, call_id: str, since=None) -> str:
+    """The agent's connected call is over (call control calls this). The agent is ready again, or,
+    when the call ran on a flow with 挂断后暂停, paused for wrap-up (示忙, reason 话后整理): no call is
+    offered until they press 【话后处理完成】 or 【就绪】. Returns the state set."""
+    pause = bool(call_id) and Cdr.objects.filter(call_id=call_id, flow__pause_after_hangup=True).exists()
+    state = AgentStatus.PAUSED if pause else AgentStatus.IDLE
+    with transaction.atomic():
+        calls.agent_state_set(enterprise_id=enterprise_id, agent_id=agent_id, state=state, since=since)
+        if pause:
+            AgentStateChange.objects.create(enterprise_id=enterprise_id, agent_id=agent_id, state=state,
+                                            reason=_(WRAP_UP_REASON), at=since or timezone.now())
+    return state
 
 
 def wrap_up(*, agent) -> AgentState:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("state/", views.StateView.as_view(), name="state"),
     path("hangup/", views.HangupView.as_view(), name="hangup"),
     path("wrapup/", views.WrapUpView.as_view(), name="wrapup"),
+    path("task-next/", views.TaskNextView.as_view(), name="task_next"),
     path("pop/", views.PopView.as_view(), name="pop"),
     path("pop/shown/", views.PopShownView.as_view(), name="pop_shown"),
     path("followups/add/", views.FollowUpAddView.as_view(), name="followup_add"),

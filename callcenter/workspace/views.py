@@ -38,10 +38,14 @@ def _errors(exc: ValidationError) -> str:
 
 class IndexView(WorkspaceView):
     def get(self, request):
+        from callcenter.campaigns import manual
+
         live = services.current_state(request.user)
+        dial_tasks = list(manual.tasks_for(request.user)[:50]) if manual.may_dial(request.user) else None
         return render(request, "workspace/index.html", {
             "title": _("坐席工作台"), "live": live, "current": selectors.current_call(request.user),
-            "choices": AgentChoice, "statuses": AgentStatus})
+            "choices": AgentChoice, "statuses": AgentStatus, "dial_tasks": dial_tasks,
+            "dial_task": request.GET.get("task", "")})
 
 
 class CurrentCallView(WorkspaceView):
@@ -87,6 +91,28 @@ class WrapUpView(WorkspaceView):
         except ValidationError as exc:
             return JsonResponse({"ok": False, "error": _errors(exc)}, status=409)
         return JsonResponse({"ok": True, "state": AgentStatus.IDLE})
+
+
+class TaskNextView(WorkspaceView):
+    """【下一个号码】 (T2 manual batch dialling): the next number of a draft or paused task is dialled
+    through the agent's own phone (campaigns/manual.py); the page's poll then shows the call."""
+
+    def post(self, request):
+        from callcenter.campaigns import manual
+
+        try:
+            attempt = manual.next_number(agent=request.user, task_id=request.POST.get("task", ""))
+        except ValidationError as exc:
+            if request.headers.get("Accept", "").startswith("application/json"):
+                return JsonResponse({"ok": False, "error": _errors(exc)}, status=409)
+            messages.error(request, _errors(exc))
+        else:
+            if request.headers.get("Accept", "").startswith("application/json"):
+                return JsonResponse({"ok": True, "attempt": attempt.pk, "phone": attempt.number.phone,
+                                     "task": attempt.task_id})
+            messages.success(request, _("请接听话机，接听后将呼叫 %(p)s（任务“%(t)s”）")
+                             % {"p": attempt.number.phone, "t": attempt.task.name})
+        return HttpResponseRedirect(reverse("workspace:index") + f"?task={request.POST.get('task', '')}")
 
 
 def _pop_context(request, phone: str, call_id: str, *, followup_form=None, customer_form=None, **extra):

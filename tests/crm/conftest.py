@@ -6,6 +6,16 @@ import openpyxl
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Third-party lookups are cached per source and number; no test sees another's results."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def crm(ent):
     """Enterprise A's categories, the 意向等级 field code (A > A1, A2; B; C) and custom fields."""

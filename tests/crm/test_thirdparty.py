@@ -218,8 +218,9 @@ def test_slow_query_hits_time_limit(crm, request, make, sleep):
 
 @pytest.mark.django_db
 def test_slow_source_detail_page_shows_local_data_with_notice(crm, pg_db, as_user):
-    source = ready(pg_source(crm["enterprise"], pg_db, timeout=1))
+    # stored before the source was in use: the third party now has the name, so it shows instead
     cust = make_customer(crm, crm["agent"], phone="13800138000", name="本地张三")
+    source = ready(pg_source(crm["enterprise"], pg_db, timeout=1))
     r = as_user(crm["admin"]).get(f"/crm/customers/{cust.pk}/")
     assert ">第三方张三<" in r.content.decode() and ">本地张三<" not in r.content.decode()
     source.sql = "SELECT phone, cname, corp, level FROM customers WHERE phone = ? AND pg_sleep(5) IS NOT NULL"

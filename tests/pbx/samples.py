@@ -32,6 +32,9 @@ ACME = EnterpriseConf(
                   members=(QueueMemberConf("801", 0), QueueMemberConf("800", 2))),
         QueueConf(name="sales", extension="601", strategy="ringall", ring_seconds=20, retry_seconds=0,
                   max_wait_seconds=60),
+        QueueConf(name="客服", extension="602", strategy="linear", ring_seconds=10, retry_seconds=2,
+                  max_wait_seconds=90, members=(QueueMemberConf("801", 0), QueueMemberConf("800", 1)),
+                  announce_agent_number=True),
     ),
 )
 

@@ -348,3 +348,28 @@ def test_event_stream_and_reconnect():
     assert fake.ws_queries[0] == {"app": "callcenter", "subscribeAll": "true"}
     assert [e.type for e in received[10:]] == [e["type"] for e in recorded]
     assert all(isinstance(e, ari.Event) for e in received)
+
+
+def test_skipped_event_types_are_dropped_before_parsing():
+    """Call control skips the types it never looks at (with subscribeAll, most of the traffic)."""
+    recorded = ari_events()
+    skip = {"ChannelVarset", "ChannelDialplan"}
+
+    async def go():
+        fake = FakeAri([], events=recorded)
+        fake.drop_events_after = None
+        await fake.start()
+        wanted = [e for e in recorded if e["type"] not in skip]
+        received = []
+        async with client_for(fake) as client:
+            async for event in client.events(skip=skip):
+                received.append(event)
+                if len(received) == len(wanted):
+                    break
+            skipped = client.skipped
+        await fake.stop()
+        return wanted, received, skipped
+
+    wanted, received, skipped = run(go())
+    assert [e.type for e in received] == [e["type"] for e in wanted]
+    assert skipped == len(recorded) - len(wanted) > 0

@@ -120,3 +120,50 @@ def test_diff():
     assert changes.agents["changed"] == [{"key": "800", "fields": ["record"]}]
     assert changes.queues["removed"] == ["600"]
     assert changes.count == 3
+
+
+def test_announcing_queue_reaches_members_through_call_control():
+    """C8 接通前播工号: members are Local channels into Stasis (state interface: the phone), and
+    the caller's channel id reaches them as an inherited variable set before Queue()."""
+    queues = render.render_queues(ACME)
+    q602 = queues.split("[acme-q602]")[1].split("\n\n")[0]
+    assert "member => Local/801@acme-qagent-602/n,0,801,PJSIP/acme-801" in q602
+    assert "member => Local/800@acme-qagent-602/n,1,800,PJSIP/acme-800" in q602
+    assert "ringinuse=no" in q602
+    assert "Local/" not in queues.split("[acme-q600]")[1].split("\n\n")[0]  # other queues ring phones directly
+    ext = render.render_extensions(ACME, app="cc")
+    assert "exten => 602,1,Set(__CC_CALL=${UNIQUEID})\n same => n,Queue(acme-q602,r,,,90)" in ext
+    assert "exten => 600,1,Queue(acme-q600,,,,120)" in ext
+    context = ext.split("[acme-qagent-602]")[1].split("\n\n")[0]
+    assert "exten => 801,1,Stasis(cc,qagent,acme,602,${EXTEN},${CC_CALL})" in context
+    assert "exten => 800,1,Stasis(cc,qagent,acme,602,${EXTEN},${CC_CALL})" in context
+    entry = render.parse_stasis_args(["qagent", "acme", "602", "801", "1795.42"])
+    assert (entry.kind, entry.enterprise, entry.queue, entry.target, entry.call) == ("qagent", "acme", "602", "801",
+                                                                                    "1795.42")
+
+
+def test_announcing_queue_with_overflow_sets_the_variable_first():
+    from dataclasses import replace
+
+    queue = replace(ACME.queues[2], overflow_to_mobile=True)
+    ext = render.render_extensions(replace(ACME, queues=(queue,)), app="cc")
+    assert ("exten => 602,1,Set(__CC_CALL=${UNIQUEID})\n same => n,Queue(acme-q602,r,,,24)\n"
+            ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT"]?overflow)') in ext
+    assert " same => n(overflow),Stasis(cc,overflow,acme,602)" in ext
+
+
+def test_turning_announcing_on_is_a_pending_change():
+    from dataclasses import replace
+
+    old = ACME.to_dict()
+    new = replace(ACME, queues=(replace(ACME.queues[0], announce_agent_number=True), *ACME.queues[1:])).to_dict()
+    assert diff(old, new).queues["changed"] == [{"key": "600", "fields": ["announce_agent_number"]}]
+
+
+def test_a_snapshot_stored_before_a_field_existed_is_not_a_change():
+    old = ACME.to_dict()
+    for row in old["queues"]:
+        del row["announce_agent_number"]
+    changes = diff(old, ACME.to_dict())
+    assert changes.queues["changed"] == [{"key": "602", "fields": ["announce_agent_number"]}]  # on: a change
+    assert changes.count == 1  # off (the default) for 600 and 601: no change

@@ -1,8 +1,9 @@
 """An async client of the Asterisk REST Interface (PBX-PROTOCOL.md sections 1-4).
 
 Call control reaches channels, bridges, playbacks and recordings through `AriClient`
-(httpx) and receives events from the WebSocket ``/ari/events?app=...&subscribeAll=true``
-(websockets), reconnecting with backoff when the socket drops. Replies and events are
+(aiohttp, a pool of keep-alive connections) and receives events from the WebSocket
+``/ari/events?app=...&subscribeAll=true`` (websockets), reconnecting with backoff when the
+socket drops. Replies and events are
 parsed into small dataclasses (`Channel`, `Bridge`, `Playback`, `LiveRecording`, `Event`)
 that keep the raw JSON beside the typed fields. Failures raise `AriError` subclasses
 carrying the HTTP status and Asterisk's message.
@@ -18,10 +19,11 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import httpx
+import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +81,18 @@ ERRORS = {400: AriBadRequest, 401: AriAuthError, 403: AriForbidden, 404: AriNotF
           412: AriInvalidState, 422: AriUnprocessable}
 
 
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def error_for(status: int, body: Any) -> AriError:
     if isinstance(body, dict):
         message = body.get("message") or body.get("error") or json.dumps(body, ensure_ascii=False)
     else:
-        message = str(body or "").strip() or httpx.codes.get_reason_phrase(status)
+        message = str(body or "").strip() or _reason(status)
     cls = ERRORS.get(status) or (AriServerError if status >= 500 else AriError)
     return cls(status, message, body)
 
@@ -274,26 +283,45 @@ def _params(**kwargs) -> dict:
 
 
 class AriClient:
-    """ARI over HTTP (httpx) for commands and over a WebSocket for events."""
+    """ARI over HTTP (aiohttp) for commands and over a WebSocket for events."""
 
     def __init__(self, base_url: str = "http://127.0.0.1:8088", username: str = "", password: str = "",
-                 app: str = "callcenter", *, timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None,
-                 backoff: tuple[float, float] = (0.5, 30.0)):
+                 app: str = "callcenter", *, timeout: float = 10.0, backoff: tuple[float, float] = (0.5, 30.0),
+                 max_connections: int = 200):
         self.base_url = base_url.rstrip("/")
         self.username, self.password, self.app = username, password, app
         self.backoff = backoff
         self.connects = 0  # WebSocket connections opened, reconnects included
-        # Call control keeps hundreds of calls in flight, each with requests outstanding: httpx's
-        # default pool of 100 connections made requests queue until they timed out.
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
-        self._http = httpx.AsyncClient(base_url=self.base_url + "/ari", auth=(username, password), timeout=timeout,
-                                       limits=limits,
-                                       transport=transport)
+        self.skipped = 0  # event frames dropped unparsed (`events(skip=...)`)
+        self._prefix = self.base_url + "/ari"
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self._headers = {"Authorization": f"Basic {token}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # Call control keeps hundreds of calls in flight, each with requests outstanding.
+        # httpx's pool looked through every connection for every queued request (quadratic:
+        # at 50 calls/s it took 99 % of the core, docs/benchmarks.md); aiohttp's connector
+        # hands out idle keep-alive connections in constant time, and requests beyond
+        # `max_connections` wait their turn.
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
         self._closing = False
+
+    def _http(self) -> aiohttp.ClientSession:
+        """The session, made on first use (it belongs to the running event loop)."""
+        session = self._session
+        if session is None or session.closed:
+            # Idle connections are dropped after 10 s, before Asterisk's http.conf
+            # session_keep_alive (15 s by default) closes them under a request in flight.
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0, keepalive_timeout=10)
+            session = self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, headers=self._headers, auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding"))
+        return session
 
     async def close(self) -> None:
         self._closing = True
-        await self._http.aclose()
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
 
     async def __aenter__(self) -> AriClient:
         return self
@@ -306,17 +334,21 @@ class AriClient:
     async def request(self, method: str, path: str, *, params: dict | None = None, json_body: dict | None = None):
         """One call; the decoded JSON body (None for 204). Raises AriError on a non-2xx status."""
         try:
-            response = await self._http.request(method, path, params=params or None, json=json_body)
-        except httpx.HTTPError as exc:
+            async with self._http().request(method, self._prefix + path, params=params or None,
+                                            json=json_body) as response:
+                status = response.status
+                content = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise AriConnectionError(0, f"{method} {path}: {exc or type(exc).__name__}") from exc
         body: Any = None
-        if response.content:
+        if content:
+            text = content.decode("utf-8", errors="replace")
             try:
-                body = response.json()
+                body = json.loads(text)
             except ValueError:
-                body = response.text
-        if response.status_code >= 400:
-            raise error_for(response.status_code, body)
+                body = text
+        if status >= 400:
+            raise error_for(status, body)
         return body
 
     # -- channels ---------------------------------------------------------------------------------------------
@@ -454,11 +486,14 @@ class AriClient:
         query = urlencode({"app": self.app, "subscribeAll": "true" if subscribe_all else "false"})
         return urlunsplit((ws_scheme, netloc, path.rstrip("/") + "/ari/events", query, ""))
 
-    async def events(self, *, subscribe_all: bool = True, reconnect: bool = True) -> AsyncIterator[Event]:
+    async def events(self, *, subscribe_all: bool = True, reconnect: bool = True,
+                     skip: frozenset[str] | set[str] = frozenset()) -> AsyncIterator[Event]:
         """Events of our app, forever: the socket is reopened with backoff when it drops.
 
         Events that happen while the socket is down are lost (ARI keeps no backlog); call
-        control reconciles against `list_channels` after a reconnect.
+        control reconciles against `list_channels` after a reconnect. Event types in `skip`
+        are dropped as soon as their frame is decoded, before any `Event` is built for them
+        (with subscribeAll most frames are ChannelVarset, bridge and dialplan noise).
         """
         import websockets
 
@@ -466,16 +501,27 @@ class AriClient:
         delay, ceiling = self.backoff
         while not self._closing:
             try:
+                # No permessage-deflate: Asterisk's server does not offer it, and against a
+                # server that does (the simulator) it costs both ends CPU on every frame.
                 async with websockets.connect(self.events_url(subscribe_all=subscribe_all),
                                               additional_headers={"Authorization": f"Basic {token}"},
-                                              open_timeout=10, ping_interval=20, max_size=2**22) as socket:
+                                              open_timeout=10, ping_interval=20, max_size=2**22,
+                                              compression=None) as socket:
                     self.connects += 1
                     delay = self.backoff[0]
                     async for frame in socket:
                         try:
-                            yield parse_event(frame)
+                            data = json.loads(frame)
+                            if not isinstance(data, dict):
+                                raise ValueError("not an object")
+                            if data.get("type") in skip:
+                                self.skipped += 1
+                                continue
+                            event = parse_event(data)
                         except ValueError:
                             log.warning("ARI: unparseable event frame %.200r", frame)
+                            continue
+                        yield event
             except websockets.InvalidStatus as exc:
                 status = exc.response.status_code
                 if status in (401, 403) or not reconnect:

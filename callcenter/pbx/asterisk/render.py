@@ -13,7 +13,17 @@ Every inbound call and every internal call enters the Stasis application, so cal
 (see `parse_stasis_args`):
 
 - ``inbound,<enterprise>,<did>,<trunk number>``: a call arriving on a trunk;
-- ``internal,<enterprise>,<extension>``: an agent dialling an agent or a queue extension.
+- ``internal,<enterprise>,<extension>``: an agent dialling an agent or a queue extension;
+- ``qagent,<enterprise>,<queue extension>,<agent number>,<caller channel id>``: app_queue
+  offering a caller to a member of a queue that announces the agent number (接通前播工号).
+
+A queue that announces the agent number has Local channels as members
+(``Local/<agent>@<code>-qagent-<queue>/n``, with the agent's phone as state interface, so
+app_queue still sees the phone busy or free). The Local channel enters Stasis unanswered;
+call control rings the agent's phone and, when the agent answers, answers the Local channel
+(app_queue then connects the caller to it), plays the prompt before, the agent number and
+the prompt after to the caller, and bridges the agent in. The caller's channel id reaches
+the Local channel as the inherited variable ``__CC_CALL`` set before Queue().
 
 Outbound calls of normal agents and the administrator leave in the dialplan through the
 agent's trunk, with the trunk's prefix and the agent's caller ID (endpoint variables
@@ -59,6 +69,11 @@ def trunk_context(code: str, number: str) -> str:
     return f"{code}-in-{number}"
 
 
+def queue_agent_context(code: str, extension: str) -> str:
+    """Where a queue that announces the agent number sends its members' Local channels."""
+    return f"{code}-qagent-{extension}"
+
+
 _SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -78,11 +93,13 @@ def moh_class(code: str, prompt: PromptRef) -> str:
 class StasisEntry:
     """What a call entering Stasis from our dialplan is (the inverse of the Stasis() lines)."""
 
-    kind: str  # inbound | internal | other (entered another way, e.g. originate)
+    kind: str  # inbound | internal | qagent | other (entered another way, e.g. originate)
     enterprise: str = ""
-    target: str = ""  # the DID (inbound) or the dialled extension (internal)
+    target: str = ""  # the DID (inbound), the dialled extension (internal) or the agent number (qagent)
     trunk: str = ""  # inbound only: the trunk number the call arrived on
     args: tuple[str, ...] = ()
+    queue: str = ""  # qagent only: the queue extension
+    call: str = ""  # qagent only: the caller's channel id
 
 
 def parse_stasis_args(args) -> StasisEntry:
@@ -91,6 +108,8 @@ def parse_stasis_args(args) -> StasisEntry:
         return StasisEntry("inbound", args[1], args[2], args[3], args)
     if len(args) >= 3 and args[0] == "internal":
         return StasisEntry("internal", args[1], args[2], "", args)
+    if len(args) >= 5 and args[0] == "qagent":
+        return StasisEntry("qagent", args[1], args[3], "", args, queue=args[2], call=args[4])
     return StasisEntry("other", args=args)
 
 
@@ -224,8 +243,18 @@ def _queue_block(ent: EnterpriseConf, queue: QueueConf) -> str:
     if queue.announce:
         options += [("periodic-announce", queue.announce.path),
                     ("periodic-announce-frequency", queue.announce_frequency)]
-    text = _section(queue_name(ent.code, queue.extension), options, f"{queue.name} ({queue.extension})")
-    members = [f"member => PJSIP/{endpoint_name(ent.code, m.number)},{m.penalty},{m.number}" for m in queue.members]
+    comment = f"{queue.name} ({queue.extension})"
+    if queue.announce_agent_number:
+        # 接通前播工号: each member through call control (extensions.conf [<code>-qagent-<ext>]),
+        # which announces the agent number to the caller; the phone tells app_queue busy or free.
+        comment += ", 接通前播工号: members are reached through call control"
+        context = queue_agent_context(ent.code, queue.extension)
+        members = [f"member => Local/{m.number}@{context}/n,{m.penalty},{m.number},"
+                   f"PJSIP/{endpoint_name(ent.code, m.number)}" for m in queue.members]
+    else:
+        members = [f"member => PJSIP/{endpoint_name(ent.code, m.number)},{m.penalty},{m.number}"
+                   for m in queue.members]
+    text = _section(queue_name(ent.code, queue.extension), options, comment)
     return text + "".join(line + "\n" for line in members)
 
 
@@ -285,17 +314,31 @@ def render_extensions(ent: EnterpriseConf, *, app: str) -> str:
     for queue in ent.queues:
         options = "" if queue.music else "r"  # no hold music chosen: the caller hears ringback
         name = queue_name(code, queue.extension)
+        # 接通前播工号: the members' Local channels learn which caller they are offered.
+        first = ["Set(__CC_CALL=${UNIQUEID})"] if queue.announce_agent_number else []
         if queue.overflow_to_mobile and queue.members:
             # 未接通转手机: the queue gets one full round (every member rung once), then call
             # control takes the caller back and rings the members' bound phones.
             one_round = len(queue.members) * (queue.ring_seconds + queue.retry_seconds)
             queues += _exten(queue.extension, [
-                f"Queue({name},{options},,,{min(one_round, queue.max_wait_seconds)})",
+                *first, f"Queue({name},{options},,,{min(one_round, queue.max_wait_seconds)})",
                 'GotoIf($["${QUEUESTATUS}" = "TIMEOUT"]?overflow)', "Hangup()"])
             queues += [f" same => n(overflow),Stasis({app},overflow,{code},{queue.extension})", " same => n,Hangup()"]
         else:
-            queues += _exten(queue.extension, [f"Queue({name},{options},,,{queue.max_wait_seconds})", "Hangup()"])
+            queues += _exten(queue.extension, [*first, f"Queue({name},{options},,,{queue.max_wait_seconds})",
+                                               "Hangup()"])
     blocks.append("\n".join(queues) + "\n")
+
+    for queue in ent.queues:
+        if not queue.announce_agent_number:
+            continue
+        lines = [f"[{queue_agent_context(code, queue.extension)}]",
+                 f"; {_value(queue.name)} ({queue.extension}): app_queue offers a caller to a member; call control "
+                 "rings the agent, announces the agent number to the caller, then connects them"]
+        for member in queue.members:
+            lines += _exten(member.number, [
+                f"Stasis({app},qagent,{code},{queue.extension},${{EXTEN}},${{CC_CALL}})", "Hangup()"])
+        blocks.append("\n".join(lines) + "\n")
     return _join(blocks)
 
 

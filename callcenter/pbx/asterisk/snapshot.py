@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 SECRET_FIELDS = ("secret", "password")
 
@@ -74,6 +74,9 @@ class QueueConf:
     announce: PromptRef | None = None
     members: tuple[QueueMemberConf, ...] = ()
     overflow_to_mobile: bool = False  # 未接通转手机: after a full round, call control rings members' phones
+    # 接通前播工号: members are reached through call control, which announces the agent number
+    # (with the prompts before and after it, read at call time) before connecting the caller.
+    announce_agent_number: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,13 +146,26 @@ class Changes:
         return {"agents": self.agents, "trunks": self.trunks, "queues": self.queues, "count": self.count}
 
 
+ROW_CLASSES = {"agents": AgentConf, "trunks": TrunkConf, "queues": QueueConf}
+
+
+def _with_defaults(kind: str, row: dict) -> dict:
+    """A stored row with the fields added since it was stored at their defaults, so that a
+    snapshot taken before a field existed does not show every row as changed."""
+    filled = dict(row)
+    for f in fields(ROW_CLASSES[kind]):
+        if f.name not in filled and f.default is not MISSING:
+            filled[f.name] = f.default
+    return filled
+
+
 def diff(old: dict | None, new: dict) -> Changes:
     """Compare two stored snapshots (`EnterpriseConf.to_dict()`); `old` None means never applied."""
     changes = Changes()
     old = old or {}
     for kind, key in KINDS:
-        before = {row[key]: row for row in old.get(kind, ())}
-        after = {row[key]: row for row in new.get(kind, ())}
+        before = {row[key]: _with_defaults(kind, row) for row in old.get(kind, ())}
+        after = {row[key]: _with_defaults(kind, row) for row in new.get(kind, ())}
         part = getattr(changes, kind)
         part["added"] = sorted(k for k in after if k not in before)
         part["removed"] = sorted(k for k in before if k not in after)

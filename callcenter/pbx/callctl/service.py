@@ -13,8 +13,10 @@ asyncio loop never blocks on the ORM.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
+import gc
 import logging
 import random
 import re
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from callcenter.calls import services as calls
@@ -31,32 +33,76 @@ from callcenter.calls.choices import AgentStatus, CallDirection, ChannelKind
 from callcenter.calls.models import Cdr
 from callcenter.pbx.asterisk.ari import AriClient, AriError, Event
 from callcenter.pbx.asterisk.render import parse_stasis_args
-from callcenter.pbx.callctl import dbconfig
+from callcenter.pbx.callctl import dbconfig, writes
 from callcenter.pbx.callctl.logic import base
 from callcenter.pbx.callctl.logic.flow import FlowMachine
 from callcenter.pbx.callctl.logic.groups import candidates_for
 from callcenter.pbx.callctl.logic.ivr import IvrWalker
 from callcenter.pbx.callctl.logic.routing import route_inbound
+from callcenter.pbx.callctl.queue_members import QueueMembers
 from callcenter.pbx.choices import CommandKind, CommandStatus
 from callcenter.pbx.models import CallEvent, PbxCommand
+from callcenter.workspace.services import agent_call_ended
 
 log = logging.getLogger(__name__)
 
 AGENT_RING_SECONDS = 20
-LANE_IDLE_SECONDS = 5.0  # a call's event lane ends after this long without events
 CONFIG_TTL_SECONDS = 2.0  # call-time configuration (menus, routes, blacklist) is re-read this often
 BUSY_TTL_SECONDS = 0.5  # agents paused in the workspace; call control's own calls are tracked in memory
-WRITE_BATCH_SECONDS = 0.02  # how long queued writes may wait to share a transaction
+# How long queued writes may wait to share a transaction: 20 ms, and up to twice the time
+# the last batch took (at most 100 ms) when the database thread is busy, so that under load
+# more writes merge into one statement (callctl/writes.py); live views refresh every 2 s.
+WRITE_BATCH_SECONDS = 0.02
+WRITE_BATCH_MAX_SECONDS = 0.1
+# Writes per transaction at most: reads waiting for the database thread (routing, extensions)
+# wait behind one batch, not behind the whole backlog of a busy moment.
+WRITE_BATCH_MAX = 400
+DIALER_KINDS = ("campaign", "manual")  # calls the campaign dialer placed (campaigns/dialer)
+
+
+def freeze_startup_heap() -> None:
+    """Move what is loaded by now (Django, models, settings, caches: it lives as long as the
+    process) out of the garbage collector's way: full collections no longer walk it. In the
+    call-control process they took several percent of the core at 50 calls/s
+    (docs/benchmarks.md). Call it once, at process start, before the event loop runs."""
+    gc.collect()
+    gc.freeze()
+
+
+def drop_broken_connections() -> None:
+    """Close database connections that failed and are no longer usable (the next query opens
+    a new one), or that were left outside autocommit.
+
+    Not `close_old_connections()`: that also closes healthy connections older than
+    CONN_MAX_AGE, which is 0 on SQLite, so every round trip to the database thread
+    reopened the file and re-ran its PRAGMAs (~6 ms of CPU against ~0.4 ms for a query,
+    measured: the largest single cost of call control, docs/benchmarks.md). Call control
+    is one long-lived process with one database thread: it keeps its connection.
+    """
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None or conn.in_atomic_block:
+            continue
+        if conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
+            conn.close()
+        elif conn.errors_occurred:
+            if conn.is_usable():
+                conn.errors_occurred = False
+            else:
+                conn.close()
 
 
 def db(func):
     """Run ORM code off the event loop, in the single database thread."""
 
     def run(*args, **kwargs):
-        close_old_connections()
+        drop_broken_connections()
         return func(*args, **kwargs)
 
     return sync_to_async(run, thread_sensitive=True)
+
+
+class _NeedsDatabase(Exception):
+    pass
 
 
 @dataclass
@@ -76,7 +122,7 @@ class Call:
     enterprise_id: int
     code: str
     machine: FlowMachine | IvrWalker | None = None
-    kind: str = "inbound"  # inbound | test
+    kind: str = "inbound"  # inbound | test | campaign | manual (the last two: the dialer's, campaigns/dialer)
     caller: str = ""
     command_id: int | None = None
     group: object | None = None  # GroupConfig of a flow's transfer
@@ -107,21 +153,31 @@ class CallControl:
         self.rng = random.Random(seed)  # noqa: S311 - call distribution, not security
         self.stopping = asyncio.Event()
         self.handled_events = 0
-        self._lanes: dict[str, asyncio.Queue] = {}
+        self._lanes: dict[str, collections.deque] = {}
         self._writes: list[tuple] = []
         self._contexts: dict[tuple, tuple[float, object]] = {}
         self._group_last: dict[int, int] = {}
         self._writes_pending = asyncio.Event()
+        # The campaign dialer (campaigns/dialer/service.py), attached by `manage.py dialer`/`callctl`.
+        self.dialer = None
+        # Members of queues that announce the agent number (C8 接通前播工号, callctl/queue_members.py).
+        self.queue_members = QueueMembers(self)
 
     # --- process ------------------------------------------------------------------------------
     async def run(self) -> None:
         events = asyncio.create_task(self._event_loop(), name="ari-events")
         commands = asyncio.create_task(self._command_loop(), name="commands")
         writer = asyncio.create_task(self._writer(), name="db-writer")
+        tasks = [events, commands, writer]
+        if self.dialer is not None:
+            tasks.append(asyncio.create_task(self.dialer.run(), name="dialer"))
         await self.stopping.wait()
-        for task in (events, commands, writer):
+        if self.dialer is not None:  # it gives its leases up on the way out
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(tasks.pop(), timeout=5)
+        for task in tasks:
             task.cancel()
-        for task in (events, commands, writer):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await db(run_writes)(self._take_writes())  # what was queued before the stop still lands
@@ -139,18 +195,25 @@ class CallControl:
         self._writes.append((func, args, kwargs))
         self._writes_pending.set()
 
-    def _take_writes(self) -> list[tuple]:
+    def _take_writes(self, limit: int | None = None) -> list[tuple]:
+        if limit is not None and len(self._writes) > limit:
+            batch, self._writes = self._writes[:limit], self._writes[limit:]  # the rest: the next batch
+            return batch
         batch, self._writes = self._writes, []
         self._writes_pending.clear()
         return batch
 
     async def _writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = WRITE_BATCH_SECONDS
         while True:
             await self._writes_pending.wait()
-            await asyncio.sleep(WRITE_BATCH_SECONDS)  # let a batch gather
-            batch = self._take_writes()
+            await asyncio.sleep(delay)  # let a batch gather
+            batch = self._take_writes(WRITE_BATCH_MAX)
             if batch:
+                started = loop.time()
                 await db(run_writes)(batch)
+                delay = min(WRITE_BATCH_MAX_SECONDS, max(WRITE_BATCH_SECONDS, 2 * (loop.time() - started)))
 
     async def _event_loop(self) -> None:
         """Events of one call run in order, in that call's lane; calls run concurrently.
@@ -158,13 +221,14 @@ class CallControl:
         Handling an event awaits ARI requests and database writes, so one lane for all
         calls would make every call wait for every other (measured: ~13 calls/s).
         """
-        async for event in self.ari.events():
+        async for event in self.ari.events(skip=self.IGNORED_EVENTS):
             key = self._lane_key(event)
             lane = self._lanes.get(key)
             if lane is None:
-                lane = self._lanes[key] = asyncio.Queue()
-                asyncio.create_task(self._lane(key, lane), name=f"lane-{key}")
-            lane.put_nowait(event)
+                self._lanes[key] = collections.deque((event,))
+                asyncio.create_task(self._lane(key, self._lanes[key]), name=f"lane-{key}")
+            else:
+                lane.append(event)
 
     def _lane_key(self, ev: Event) -> str:
         """The customer call an event belongs to (its channel id), or the channel itself."""
@@ -176,25 +240,28 @@ class CallControl:
             cid = ev.channel.id
             if ev.type == "StasisStart" and len(ev.args) >= 2 and ev.args[0] == "agent":
                 return ev.args[1]
+            if ev.type == "StasisStart" and ev.args and ev.args[0] == "qagent":
+                return self.queue_members.lane_key(ev) or cid
         else:
             return "-"
         call = self.agent_legs.get(cid)
         return call.key if call is not None else cid
 
-    async def _lane(self, key: str, lane: asyncio.Queue) -> None:
-        while True:
-            try:
-                event = await asyncio.wait_for(lane.get(), timeout=LANE_IDLE_SECONDS)
-            except TimeoutError:
-                if lane.empty():  # no await between this check and the pop: nothing is lost
-                    self._lanes.pop(key, None)
-                    return
-                continue
-            try:
-                await self.on_event(event)
-            except Exception:  # one bad call must not stop call control for everyone
-                log.exception("callctl: failed on %s", event.type)
-            self.handled_events += 1
+    async def _lane(self, key: str, lane: collections.deque) -> None:
+        """Handle a lane's events in order until it is empty, then end (the next event of the
+        call starts a new one). The event stays in the deque while it is handled, so the
+        dispatcher appends to this lane instead of starting a second one."""
+        try:
+            while lane:
+                event = lane[0]
+                try:
+                    await self.on_event(event)
+                except Exception:  # one bad call must not stop call control for everyone
+                    log.exception("callctl: failed on %s", event.type)
+                lane.popleft()
+                self.handled_events += 1
+        finally:
+            self._lanes.pop(key, None)  # no await since the deque was seen empty: nothing is lost
 
     async def _command_loop(self) -> None:
         while not self.stopping.is_set():
@@ -206,7 +273,22 @@ class CallControl:
             await asyncio.sleep(self.command_poll_seconds)
 
     # --- events ---------------------------------------------------------------------------------
+    # Event types on_event never looks at: dropped by the ARI client before they are parsed
+    # (with subscribeAll they are most of the traffic). A hook that needs one removes it here.
+    IGNORED_EVENTS = frozenset({
+        "ChannelVarset", "ChannelDialplan", "ChannelCreated", "ChannelCallerId", "ChannelConnectedLine",
+        "ChannelEnteredBridge", "ChannelLeftBridge", "ChannelHangupRequest", "StasisEnd", "BridgeCreated",
+        "BridgeDestroyed", "BridgeMerged", "BridgeBlindTransfer", "BridgeAttendedTransfer", "BridgeVideoSourceChanged",
+        "PlaybackStarted", "PlaybackContinuing", "RecordingStarted", "RecordingFinished", "RecordingFailed",
+        "ChannelHold", "ChannelUnhold", "ChannelTalkingStarted", "ChannelTalkingFinished", "ChannelToneDetected",
+        "ChannelUserevent", "DeviceStateChanged", "EndpointStateChange", "ContactStatusChange", "PeerStatusChange",
+        "TextMessageReceived",
+    })
+
     async def on_event(self, ev: Event) -> None:
+        if self.queue_members.owns(ev):
+            await self.queue_members.on_event(ev)
+            return
         channel = ev.channel
         cid = channel.id if channel else ""
         if ev.type == "StasisStart":
@@ -227,6 +309,8 @@ class CallControl:
             call = self.calls[cid]
             if channel.state == "Ringing":
                 await self.log_event(call, "ringing", "")
+            elif channel.state == "Up" and call.kind in DIALER_KINDS and self.dialer is not None:
+                await self.dialer.answered(call)  # a campaign callee answered (the channel is already ours)
         elif ev.type == "ChannelDestroyed":
             await self._destroyed(ev)
         elif ev.type == "Dial" and ev.dialstatus == "ANSWER" and ev.caller is not None:
@@ -258,6 +342,11 @@ class CallControl:
         elif role == "internal":
             # An agent dialled an extension: connect it like an IVR's direct dial.
             await self._internal(ev)
+        elif role == "campaign":
+            # A dialer channel entered the app at its creation; it is dialled after this. One that
+            # no dialer here knows is left for the reconciliation of its enterprise's dialer.
+            if self.dialer is not None:
+                self.dialer.stasis_start(channel.id)
         else:
             log.info("callctl: StasisStart with unknown args %s; hanging up", args)
             await self._hangup(channel.id)
@@ -273,7 +362,7 @@ class CallControl:
         call = self.calls.get(cid)
         if call is None:
             return
-        if not call.answered and call.kind == "test":
+        if not call.answered and call.kind in ("test", *DIALER_KINDS):
             await self.log_event(call, "hangup", f"{cause} {ev.cause_txt}".strip())
             await self._finish(call, cause, outcome="no_answer")
             return
@@ -301,7 +390,7 @@ class CallControl:
         self.write(calls.live_channel_upsert, enterprise_id=ctx.enterprise_id, channel_id=channel.id,
                                             kind=ChannelKind.TRUNK, started_at=now, name=channel.name,
                                             state="Up", caller=caller, callee=did)
-        decision = await db(route_inbound_sync)(ctx, caller, did)
+        decision = await self._route(ctx, caller, did)
         if decision.kind == "refuse" or decision.kind == "unrouted":
             call.ended = True
             await self._hangup(channel.id, reason_code=decision.cause or base.CAUSE_REJECTED)
@@ -320,6 +409,18 @@ class CallControl:
                                        dbconfig.group_by_name, ctx.enterprise_id, decision.target)
             call.group, call.group_name = group, decision.target
             await self._transfer_to_group(call)
+
+    async def _route(self, ctx, caller: str, did: str):
+        """The routing decision, computed here when it needs no database read (the usual case:
+        a round trip to the database thread per call cost more than the routing itself); a
+        menu that sends callers to their last agent looks that up in the database thread."""
+        def needs_database(_number: str):
+            raise _NeedsDatabase
+
+        try:
+            return route_inbound(ctx.routing, caller=caller, did=did, tz=ctx.tz, last_agent_of=needs_database)
+        except _NeedsDatabase:
+            return await db(route_inbound_sync)(ctx, caller, did)
 
     async def _inbound_context(self, code: str, trunk: str):
         """Routing configuration of an enterprise, read at most every CONFIG_TTL_SECONDS.
@@ -354,8 +455,9 @@ class CallControl:
         return value
 
     async def _extension(self, call: Call, number: str):
-        return await self._cached(("ext", call.enterprise_id, number), dbconfig.resolve_extension,
-                                  call.enterprise_id, call.code, number)
+        extensions = await self._cached(("exts", call.enterprise_id), dbconfig.extensions_of,
+                                        call.enterprise_id, call.code)
+        return extensions.get(number)
 
     async def _overflow(self, ev: Event) -> None:
         """A queue's full round went unanswered (未接通转手机): ring the members' bound phones."""
@@ -518,6 +620,9 @@ class CallControl:
 
     # --- agents ---------------------------------------------------------------------------------
     async def _transfer_to_group(self, call: Call) -> None:
+        if call.kind == "campaign" and self.dialer is not None:
+            await self.dialer.transfer(call)  # idle agents only, and the 2 s abandon rule
+            return
         group = call.group
         if group is None:
             await self._no_agent(call, "no group")
@@ -566,6 +671,11 @@ class CallControl:
             await self._no_agent(call, "unreachable")
 
     async def _ring_agent(self, call: Call, ext, ring_seconds: int) -> bool:
+        if ext.agent_id in self.busy_agents:  # taken by another call since it was picked
+            return False
+        # Reserved before the originate: calls picking concurrently (every call of a round-robin
+        # group starts from the same member) skip this agent instead of ringing a busy phone.
+        self.busy_agents.add(ext.agent_id)
         leg_id = f"cc-agent-{uuid.uuid4().hex[:12]}"
         # Known before the originate, so the leg's first events already land in this call's lane.
         call.agent_leg = AgentLeg(leg_id, ext.agent_id, ext.number, record=ext.record)
@@ -574,10 +684,10 @@ class CallControl:
             await self.ari.originate(f"PJSIP/{ext.endpoint}", app=self.app, app_args=["agent", call.key],
                                      caller_id=call.caller or None, timeout=ring_seconds, channel_id=leg_id)
         except AriError:
+            self.busy_agents.discard(ext.agent_id)
             self.agent_legs.pop(leg_id, None)
             call.agent_leg = None
             return False
-        self.busy_agents.add(ext.agent_id)
         call.rang_agent_ids.append(ext.agent_id)
         await self.log_event(call, "agent_ringing", ext.number)
         now = timezone.now()
@@ -602,6 +712,9 @@ class CallControl:
                                    queue_name=call.in_queue)
 
     async def _agent_answered(self, call: Call, leg_id: str) -> None:
+        if call.kind == "manual" and self.dialer is not None:
+            await self.dialer.manual_agent_answered(call, leg_id)  # the agent first, then the number
+            return
         leg = call.agent_leg
         if leg is None or leg.channel_id != leg_id:
             await self._hangup(leg_id)
@@ -626,6 +739,8 @@ class CallControl:
         self.write(calls.live_channel_upsert, enterprise_id=call.enterprise_id, channel_id=leg_id,
                                             kind=ChannelKind.EXTENSION, started_at=now, state="Up",
                                             caller=call.caller, callee=leg.extension, agent_id=leg.agent_id)
+        if call.kind == "campaign" and self.dialer is not None:
+            self.dialer.agent_connected(call, leg)
         if call.group is not None and leg.agent_id is not None:
             self._group_last[call.group.id] = leg.agent_id  # round-robin memory, ahead of the cached config
             self.write(dbconfig.remember_group_agent, call.group.id, leg.agent_id)
@@ -642,8 +757,14 @@ class CallControl:
         leg = call.agent_leg
         if leg is not None and leg.agent_id is not None:
             self.busy_agents.discard(leg.agent_id)
-            self.write(calls.agent_state_set, enterprise_id=call.enterprise_id, agent_id=leg.agent_id,
-                                            state=AgentStatus.IDLE, since=timezone.now())
+            if leg.up:  # idle again, or paused for wrap-up when the call's flow says 挂断后暂停
+                self.write(agent_call_ended, enterprise_id=call.enterprise_id, agent_id=leg.agent_id,
+                           call_id=call.key, since=timezone.now())
+            else:
+                self.write(calls.agent_state_set, enterprise_id=call.enterprise_id, agent_id=leg.agent_id,
+                                                state=AgentStatus.IDLE, since=timezone.now())
+        if call.kind == "manual" and self.dialer is not None and await self.dialer.agent_leg_gone(call, leg, leg_id):
+            return
         if leg is None or leg.channel_id != leg_id:
             return
         call.agent_leg = None
@@ -663,6 +784,8 @@ class CallControl:
             await self._no_agent(call, "no answer")
 
     async def _no_agent(self, call: Call, reason: str) -> None:
+        if call.kind == "campaign" and self.dialer is not None and await self.dialer.no_agent(call, reason):
+            return  # waits for an agent up to 2 s, then abandons with a short message
         await self.log_event(call, "no_agent", reason)
         if call.machine is not None:
             await self.feed(call, base.AgentFailed(reason))
@@ -707,6 +830,8 @@ class CallControl:
         if call.command_id is not None:
             await self.log_event(call, "ended", outcome or "")
             self.write(finish_command, call.command_id, CommandStatus.DONE, outcome or "")
+        if call.kind in DIALER_KINDS and self.dialer is not None:
+            self.dialer.call_finished(call, cause, outcome)  # the attempt's result, retries, SMS
 
     async def log_event(self, call: Call, kind: str, detail: str) -> None:
         if call.command_id is None:
@@ -718,17 +843,9 @@ class CallControl:
 
 
 def run_writes(batch: list[tuple]) -> None:
-    """Run queued writes in one transaction, each in its own savepoint: a bad write is logged
-    and skipped without losing the others."""
-    if not batch:
-        return
-    with transaction.atomic():
-        for func, args, kwargs in batch:
-            try:
-                with transaction.atomic():
-                    func(*args, **kwargs)
-            except Exception:
-                log.exception("callctl: write %s failed", getattr(func, "__name__", func))
+    """Run queued writes in one transaction, merged into bulk statements where that gives the
+    same rows (callctl/writes.py); a bad write is logged and skipped without losing the others."""
+    writes.run_writes(batch)
 
 
 def route_inbound_sync(ctx, caller: str, did: str):

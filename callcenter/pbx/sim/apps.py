@@ -142,6 +142,7 @@ class DialplanMixin:
             except AriError:
                 continue
             self.set_caller(leg, chan.caller_name, chan.caller_num)
+            self.inherit_vars(chan, leg)
             legs.append(leg)
         if not legs:
             self.set_var(chan, "DIALSTATUS", "CHANUNAVAIL")

@@ -4,6 +4,7 @@ Tests and the demo drive the far ends here: a web user answering the phone of a 
 agent, an inbound call placed on demand, keys pressed by a callee, the state of the world.
 
     GET  /sim/state                         channels, bridges, phones, trunks, queues, counters
+    GET  /sim/originations?since=N          calls placed through trunks, in order (from the N-th)
     POST /sim/inbound        {did, caller?, trunk?, profile?}
     GET  /sim/phones
     POST /sim/phones/{ep}    {mode?: auto|manual|offline, ring_time?, answer_probability?, talk_time?}
@@ -36,6 +37,7 @@ class ControlApp:
     def add_routes(self, app: web.Application) -> None:
         r = app.router
         r.add_get("/sim/state", self.wrap(self.state))
+        r.add_get("/sim/originations", self.wrap(self.originations))
         r.add_post("/sim/inbound", self.wrap(self.inbound))
         r.add_get("/sim/phones", self.wrap(self.phones))
         r.add_post("/sim/phones/{ep}", self.wrap(self.phone_update))
@@ -99,6 +101,19 @@ class ControlApp:
             "recordings": sorted(pbx.stored_recordings),
             "stats": dict(pbx.stats),
         })
+
+    async def originations(self, request, body) -> web.Response:
+        """Every call placed to a far end through a trunk (with its CC_* variables, e.g. the dialer's
+        CC_ATTEMPT), so a test can compare what the PBX dialled with what the database says."""
+        try:
+            since = max(0, int(request.query.get("since") or 0))
+        except ValueError:
+            raise AriError(400, "since must be a number") from None
+        kept = list(self.pbx.originations)
+        dropped = self.pbx.stats["trunk_dials"] - len(kept)  # beyond MAX_ORIGINATIONS_KEPT
+        start = max(0, since - dropped)
+        return jresp(200, {"total": self.pbx.stats["trunk_dials"], "first": dropped + start,
+                           "originations": kept[start:]})
 
     async def inbound(self, request, body) -> web.Response:
         did = str(body.get("did") or "")

@@ -9,6 +9,13 @@ lowest penalty; linear rings members in configured order; rrmemory/rrordered go 
 the members starting after the last one rung; fewestcalls picks the fewest completed
 calls; leastrecent the longest since the last completed call; random (and wrandom,
 weighted by penalty) draw with the queue's seeded generator.
+
+With `ringinuse=no` (queue or member) a member already being rung for one caller is not
+rung for another (app_queue's pending_members): with a Local member whose state_interface
+is the phone, the phone only rings once the Local channel's dialplan calls it.
+
+Dial and Queue pass the caller's inheritable variables (`_X`, `__X`) to the channels they
+call; a Local member's `;2` half gets the caller ID the `;1` half was given.
 """
 
 from __future__ import annotations
@@ -102,6 +109,7 @@ class QueueManager:
     def __init__(self, pbx: Pbx):
         self.pbx = pbx
         self.queues: dict[str, Queue] = {}
+        self.pending: dict[str, int] = {}  # member interface -> ring attempts in progress
 
     # --- configuration -----------------------------------------------------------------
     def _conf_text(self) -> str:
@@ -133,6 +141,7 @@ class QueueManager:
             q.maxlen = int(_num(section.get("maxlen"), 0))
             q.weight = int(_num(section.get("weight"), 0))
             q.servicelevel = int(_num(section.get("servicelevel"), 0))
+            ringinuse = (section.get("ringinuse") or "yes").strip().lower() in ("yes", "true", "1", "on")
             old = {m.interface: m for m in q.members}
             members: list[Member] = []
             for line in section.getall("member"):
@@ -144,6 +153,7 @@ class QueueManager:
                 if m is None or m.dynamic:
                     m = Member(interface, interface, interface, logintime=now_epoch)
                 m.dynamic = False
+                m.ringinuse = ringinuse
                 m.penalty = int(_num(parts[1] if len(parts) > 1 else "", 0))
                 m.name = parts[2] if len(parts) > 2 and parts[2] else interface
                 m.state_interface = parts[3] if len(parts) > 3 and parts[3] else interface
@@ -175,7 +185,19 @@ class QueueManager:
     def _available(self, q: Queue, m: Member) -> bool:
         if m.paused or self.pbx.now() < m.wrap_until:
             return False
+        if not m.ringinuse and self.pending.get(m.interface):
+            return False
         return self.member_status(m) == 1
+
+    def _ring_started(self, leg: Channel, m: Member) -> None:
+        self.pending[m.interface] = self.pending.get(m.interface, 0) + 1
+
+    def _ring_ended(self, leg: Channel, m: Member) -> None:
+        left = self.pending.get(m.interface, 0) - 1
+        if left > 0:
+            self.pending[m.interface] = left
+        else:
+            self.pending.pop(m.interface, None)
 
     def device_changed(self, phone) -> None:
         interface = f"PJSIP/{phone.endpoint}"
@@ -295,8 +317,9 @@ class QueueManager:
             if handle is not None:
                 handle.cancel()
         entry.ring_timer = entry.retry_timer = None
-        for leg in list(entry.ringing):
+        for leg, m in list(entry.ringing.items()):
             leg.queue_call = None
+            self._ring_ended(leg, m)
             if not leg.dead:
                 leg.hanging_up = True
                 self.pbx.dial_event(leg, status)
@@ -391,6 +414,10 @@ class QueueManager:
             leg.app_name, leg.app_data = "AppQueue", "(Outgoing Line)"
             leg.caller_name, leg.caller_num = caller.caller_name, caller.caller_num
             leg.conn_name, leg.conn_num = caller.caller_name, caller.caller_num
+            self.pbx.inherit_vars(caller, leg)
+            if leg.peer is not None:  # core_local.c: the ;2 half calls on with the caller's ID
+                self.pbx.set_caller(leg.peer, caller.caller_name, caller.caller_num)
+            self._ring_started(leg, m)
             leg.queue_call = (entry, m)
             leg.after_answer = self._answered
             entry.ringing[leg] = m
@@ -434,10 +461,11 @@ class QueueManager:
         leg.queue_call = None
         if info is None:
             return
-        entry, _m = info
+        entry, m = info
+        if entry.ringing.pop(leg, None) is not None:
+            self._ring_ended(leg, m)
         if entry.connected or entry.done:
             return
-        entry.ringing.pop(leg, None)
         if not entry.ringing:
             if entry.ring_timer is not None:
                 entry.ring_timer.cancel()
@@ -456,7 +484,8 @@ class QueueManager:
             return
         q = entry.queue
         pbx = self.pbx
-        entry.ringing.pop(leg, None)
+        if entry.ringing.pop(leg, None) is not None:
+            self._ring_ended(leg, m)
         leg.queue_call = None
         self._stop_ringing(entry, "CANCEL", causes.ANSWERED_ELSEWHERE)
         if entry.timeout_timer is not None:

@@ -21,7 +21,7 @@ import math
 import random
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +48,7 @@ log = logging.getLogger("callcenter.pbx.sim")
 
 RECORDING_FORMATS = {"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "g722", "g729", "ogg", "WAV"}
 MAX_ID = 149
+MAX_ORIGINATIONS_KEPT = 200_000
 
 
 
@@ -134,6 +135,9 @@ class Pbx(DialplanMixin, MediaMixin):
         self._local_idx = itertools.count(0)
         self._call_seq = itertools.count(1)
         self.stats: Counter[str] = Counter()
+        # Every call placed to a far end through a trunk, in order: what the dialer's crash test
+        # compares with its attempt rows (GET /sim/originations).
+        self.originations: deque[dict] = deque(maxlen=MAX_ORIGINATIONS_KEPT)
         self.startup = self.clock()
         self.last_reload = self.startup
         self.rng = random.Random(f"{config.seed}/world")
@@ -356,6 +360,16 @@ class Pbx(DialplanMixin, MediaMixin):
             if self.ami_on():
                 self.ami("VarSet", f"{chan.ami_block()}Variable: {name}\r\nValue: {value}\r\n", "dialplan,all")
 
+    def inherit_vars(self, parent: Channel, child: Channel) -> None:
+        """main/channel.c ast_channel_inherit_variables(), as Dial and Queue run it on each
+        channel they call: `__X` passes on as `__X` (to every descendant), `_X` as `X`
+        (one level); other variables stay behind."""
+        for key, value in parent.vars.items():
+            if key.startswith("__"):
+                child.vars[key] = value
+            elif key.startswith("_"):
+                child.vars[key[1:]] = value
+
     def set_caller(self, chan: Channel, name: str, number: str) -> None:
         chan.caller_name, chan.caller_num = name, number
         chan.conn_name, chan.conn_num = name, number
@@ -379,6 +393,9 @@ class Pbx(DialplanMixin, MediaMixin):
                    "UNIQUEID": chan.id, "CHANNEL": chan.name, "LANGUAGE": chan.language}
         if expr in chan.vars:
             return chan.vars[expr]
+        for inherited in (f"__{expr}", f"_{expr}"):  # Set(__X=...) is read as ${X}
+            if inherited in chan.vars:
+                return chan.vars[inherited]
         if upper in builtin:
             return builtin[upper]
         raise KeyError(expr)
@@ -548,7 +565,10 @@ class Pbx(DialplanMixin, MediaMixin):
         chan = self.make_outbound(endpoint, uid=params.get("channelId") or None,
                               other_uid=params.get("otherChannelId") or None)
         for key, value in variables.items():
-            chan.vars[key] = value
+            if key.upper().startswith(("CALLERID(", "CONNECTEDLINE(")):
+                self._assign(chan, key, value)  # Asterisk applies dialplan functions among the variables
+            else:
+                chan.vars[key] = value
         chan.report_vars |= report_vars
         chan.ari_created = True
         if app:
@@ -615,6 +635,11 @@ class Pbx(DialplanMixin, MediaMixin):
         if timeout and timeout > 0:
             chan.dial_timer = self.later(timeout, self._dial_timeout, chan, chan=chan)
         if chan.trunk is not None:
+            self.stats["trunk_dials"] += 1
+            self.originations.append({"channel": chan.id, "number": chan.vars.get("SIM_NUMBER", ""),
+                                      "endpoint": chan.dialstring, "sim_time": round(self.now(), 3),
+                                      "vars": {k: v for k, v in chan.vars.items() if k.startswith("CC_")}})
+        if chan.trunk is not None:
             self._call_trunk(chan)
         elif chan.phone is not None:
             self._ring_phone(chan)
@@ -645,7 +670,9 @@ class Pbx(DialplanMixin, MediaMixin):
 
     def _ring_phone(self, chan: Channel) -> None:
         phone = chan.phone
-        others = [c for c in phone.channels if c is not chan and not c.dead]
+        # Calls already ringing or up on the phone (not one set up in the same instant whose
+        # INVITE has not gone out yet: of two at once, the first rings and the second is busy).
+        others = [c for c in phone.channels if c is not chan and not c.dead and (c.dial_started or not c.outbound)]
         if others:  # one call at a time: a second one gets 486
             self.later(0.05, self.far_fail, chan, 486, chan=chan)
             return

@@ -131,3 +131,14 @@ def test_schedule_rings_each_step_then_waits_until_the_overall_timeout():
 def test_unknown_strategy_is_refused():
     with pytest.raises(ValueError, match="strategy"):
         QueueConfig("roundabout")
+
+
+def test_announcement_plays_the_prompts_around_the_agent_number():
+    """C8 接通前播工号: prompt before, the number digit by digit, prompt after; nothing when off."""
+    from callcenter.pbx.callctl.logic.queues import announcement
+
+    assert announcement("801", enabled=True, before="sound:/p/before", after="sound:/p/after") == (
+        "sound:/p/before", "digits:801", "sound:/p/after")
+    assert announcement("0802", enabled=True) == ("digits:0802",)
+    assert announcement("801", enabled=True, after="sound:/p/after") == ("digits:801", "sound:/p/after")
+    assert announcement("801", enabled=False, before="sound:/p/before", after="sound:/p/after") == ()

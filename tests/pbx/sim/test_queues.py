@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 
 from tests.pbx.sim.simkit import Ami, async_test, keys, running_sim, until, world
@@ -201,3 +202,46 @@ async def test_member_answered_by_a_person_through_sim_api():
         complete = await ami.wait_event("AgentComplete")
         assert dict(complete)["Reason"] == "agent"
         await until(lambda: caller.dead)  # the dialplan carried on to Hangup()
+
+
+LOCAL_DIALPLAN = ("[from-trunk]\nexten => _[a-z].,1,Answer()\n same => n,Set(__WHO=${CALLERID(num)})\n"
+                  " same => n,Set(_ONCE=yes)\n same => n,Queue(${EXTEN})\n same => n,Hangup()\n"
+                  "[members]\nexten => 1001,1,Set(GOT=${WHO})\n same => n,Set(GOT_ONCE=${ONCE})\n"
+                  " same => n,Dial(PJSIP/${EXTEN})\n same => n,Hangup()\n")
+LOCAL_CONF = ("[loc]\nstrategy = ringall\ntimeout = 5\nretry = 1\nringinuse = no\n"
+              "member => Local/1001@members/n,0,1001,PJSIP/1001\n")
+
+
+@async_test
+async def test_a_local_member_inherits_the_callers_variables():
+    """Queue passes `__X` on as `__X` and `_X` as `X` to the member (main/channel.c), and the
+    Local channel copies its variables to its `;2` half, where the dialplan reads them."""
+    cfg = world(phones={"1001": {"mode": "manual"}}, dialplan=LOCAL_DIALPLAN, queues_conf=LOCAL_CONF,
+                inbound={"profile": {"talk_time": 2.0, "patience": 1000.0}})
+    async with running_sim(cfg) as sim:
+        sim.pbx.inbound_call("loc", "13800000001")
+        await until(lambda: any(c.name.endswith(";2") and "GOT" in c.vars for c in sim.pbx.channels.values()))
+        half = next(c for c in sim.pbx.channels.values() if c.name.endswith(";2"))
+        assert half.vars["GOT"] == "13800000001" and half.vars["__WHO"] == "13800000001"
+        assert half.vars["GOT_ONCE"] == "yes" and half.vars["ONCE"] == "yes" and "_ONCE" not in half.vars
+        assert (half.caller_num, half.context, half.exten) == ("13800000001", "members", "1001")
+
+
+@async_test
+async def test_with_ringinuse_no_a_member_being_rung_is_not_rung_for_another_caller():
+    """app_queue's pending members: the phone (the state interface) is still free while the
+    Local channel for the first caller rings, yet the member is not offered the second."""
+    dialplan = LOCAL_DIALPLAN.replace(" same => n,Dial(PJSIP/${EXTEN})\n", " same => n,Wait(60)\n")
+    cfg = world(phones={"1001": {"mode": "manual"}}, dialplan=dialplan, queues_conf=LOCAL_CONF,
+                inbound={"profile": {"talk_time": 2.0, "patience": 1000.0}})
+    async with running_sim(cfg) as sim:
+        ami = await Ami.connect(sim.ami_port, events="agent")
+        sim.pbx.inbound_call("loc", "13800000001")
+        sim.pbx.inbound_call("loc", "13800000002")
+        called = dict(await ami.wait_event("AgentCalled"))
+        assert called["CallerIDNum"] == "13800000001"
+        assert sim.pbx.queues.member_status(sim.pbx.queues.queues["loc"].members[0]) == 1  # the phone is free
+        with contextlib.suppress(TimeoutError):
+            again = dict(await ami.wait_event("AgentCalled", timeout=0.04))  # 4 s of the 5 s ring time
+            raise AssertionError(f"rung twice: {again}")
+        await ami.close()

@@ -1,8 +1,11 @@
-"""Create the demo enterprise on first run; later runs change nothing (safe to repeat).
+"""Create the demo enterprise on first run; later runs leave it as it is (safe to repeat), but for
+the demo campaign (below).
 
 The demo gets agents 801-806, prompts, a group, a call flow, a trunk with a DID rule, a
 queue, an IVR menu and a schedule, its PBX configuration written for the simulated
 Asterisk, and the simulator's settings (var/pbx-sim.json: inbound traffic to the DID).
+Each run also makes sure a demo task is running and the simulated agents are ready
+(campaigns/demo.py), so the dialer's calls flow within a minute of `make run`.
 """
 
 import json
@@ -37,11 +40,21 @@ def sim_config() -> dict:
 class Command(BaseCommand):
     help = "Create the demo enterprise and its administrator (agent 800) if they do not exist."
 
+    def campaign(self, enterprise) -> None:
+        """A running demo task and ready simulated agents, so calls flow after `make run`."""
+        from callcenter.campaigns.demo import seed as campaign_seed
+
+        done = campaign_seed(enterprise)
+        if done["task"] is not None:
+            self.stdout.write(f"Demo task '{done['task'].name}' is running ({done['task'].numbers_total} numbers).")
+
     def handle(self, *args, **options):
         path = settings.VAR_DIR / "pbx-sim.json"
         path.write_text(json.dumps(sim_config(), ensure_ascii=False, indent=2))
-        if Enterprise.objects.filter(code=DEMO_CODE).exists():
+        existing = Enterprise.objects.filter(code=DEMO_CODE).first()
+        if existing is not None:
             self.stdout.write(f"Demo enterprise '{DEMO_CODE}' exists; admin password unchanged.")
+            self.campaign(existing)
             return
         from callcenter.crm.demo import seed as crm_seed
         from callcenter.pbx.services import config_write_initial
@@ -54,6 +67,7 @@ class Command(BaseCommand):
             seed(created.enterprise)
             crm_seed(created.enterprise)
         config_write_initial(enterprise=created.enterprise)
+        self.campaign(created.enterprise)
         self.stdout.write(self.style.SUCCESS(f"Created demo enterprise '{DEMO_CODE}' with its call configuration."))
         if password:
             self.stdout.write(

@@ -18,6 +18,10 @@ member with a lower penalty is available.
 "Overflow to mobile" (未接通转手机): when enabled, after one full round nobody answered,
 the members' bound phones (绑定电话) are tried, one at a time in the round's order; then
 the queue goes on with its normal rounds until the overall timeout (拨号超时时间).
+
+"Announce the agent number on connect" (接通前播工号): when a member answers, the caller
+hears the prompt before (播工号前语音, if any), the agent number digit by digit, and the
+prompt after (播工号后语音, if any), and only then talks to the agent (`announcement`).
 """
 
 from __future__ import annotations
@@ -148,3 +152,14 @@ def ring_schedule(config: QueueConfig, *, rng: _random.Random | None = None,
 def rr_memory_after(*, answered_agent_id: int | None, last_rung_agent_id: int | None) -> int | None:
     """What rrmemory remembers after a call: who answered, else the last member rung."""
     return answered_agent_id if answered_agent_id is not None else last_rung_agent_id
+
+
+def announcement(agent_number: str, *, enabled: bool, before: str | None = None,
+                 after: str | None = None) -> tuple[str, ...]:
+    """The media (ARI URIs) the caller hears before being connected to the agent who answered:
+    nothing when the queue does not announce; else the prompt before, the agent number as
+    ``digits:`` (read digit by digit, 工号 801 is "eight zero one"), the prompt after."""
+    if not enabled:
+        return ()
+    digits = "".join(ch for ch in agent_number if ch.isdigit())
+    return tuple(m for m in (before, f"digits:{digits}" if digits else None, after) if m)

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, tzinfo
 
 import phonenumbers
-from phonenumbers import geocoder
 
 from callcenter.pbx.callctl.logic.base import CAUSE_REJECTED, CAUSE_UNALLOCATED
 from callcenter.pbx.callctl.logic.ivr import MenuConfig
@@ -121,6 +120,10 @@ def area_of(number: str) -> Area | None:
         return None
     if parsed.country_code != 86:
         return None
+    # Imported here: the geocoder's data costs ~100 MiB of memory, which processes that never
+    # look up an area (the web's list pages, the export worker) should not carry.
+    from phonenumbers import geocoder
+
     return split_description(geocoder.description_for_number(parsed, "zh"))
 
 
