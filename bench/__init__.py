@@ -14,6 +14,10 @@ Budgets:
                             AMI reloads against the simulated Asterisk included      <= 2 s
   callctl-throughput        call control on one core against the simulated Asterisk on
                             the other: completed calls/s over 20 s >= 50, calls in progress >= 1,000
+  cdr-list-*                p95 of GET /calls/cdrs/ over 1,000,000 CDRs: page 1, half-way down, last
+                            page, by agent, by number, by task                        <= 100 ms
+  cdr-export-1m             the worker's export job of 1,000,000 CDRs, in a fresh interpreter
+                            (bench/cdrs.py)                       <= 60 s and peak RSS <= 200 MiB
   campaign-sim-<ratio>      an 8-hour, 50-agent campaign in virtual time at 100/150/200/300 %
                             (bench/campaign_sim.py; no database, results as db "none")    <= 60 s each
   campaign-crash            the dialer killed with SIGKILL 3 times per round, 100 rounds
