@@ -85,7 +85,7 @@ def test_no_agent_within_two_seconds_is_an_abandoned_call_with_a_message():
     async def body(server, control):
         assert await wait_for(_ended(c["task"]), 20)
 
-    run_dialer(sim_config(), body)
+    run_dialer(sim_config(), body, agent_wait=2.0)  # the production rule: 2 s
     number = TaskNumber.objects.get(task=c["task"])
     attempt = Attempt.objects.get(task=c["task"])
     assert number.result == attempt.result == "abandoned"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from callcenter.calls.models import AgentState, Cdr
 from callcenter.campaigns.dialer import claims, rules
 from callcenter.campaigns.models import Attempt, Task, TaskNumber
-from tests.campaigns.dialer_kit import DIAL_TIMEOUT, SCALE, campaign, sim_config, wait_for
+from tests.campaigns.dialer_kit import AGENT_WAIT, DIAL_TIMEOUT, SCALE, campaign, sim_config, wait_for
 
 NOT_SENT, SENT_NOT_DIALLED, GONE, RINGING, ANSWERED_ALONE = (f"1390000000{i}" for i in range(1, 6))
 
@@ -89,7 +89,8 @@ def test_reconciliation_voids_adopts_redials_and_finishes_what_a_crash_left():
         before = (await _get(server, "/sim/originations"))["total"]
         ari = AriClient(server.ari_url, "callcenter", "callcenter", "callcenter")
         control = CallControl(ari, time_scale=SCALE, command_poll_seconds=0.05, seed=1)
-        control.dialer = Dialer(control, holder="new", lease_seconds=5, tick_seconds=0.05, dial_timeout=DIAL_TIMEOUT)
+        control.dialer = Dialer(control, holder="new", lease_seconds=5, tick_seconds=0.05, dial_timeout=DIAL_TIMEOUT,
+                                agent_wait_seconds=AGENT_WAIT)
         run = asyncio.create_task(control.run())
         try:
             assert await wait_for(lambda: Task.objects.get(pk=task.pk).status == "ended", 40)
@@ -154,7 +155,8 @@ def test_the_running_dialer_sweeps_an_attempt_nobody_follows():
         server = await SimServer(sim_config(callees)).start()
         ari = AriClient(server.ari_url, "callcenter", "callcenter", "callcenter")
         control = CallControl(ari, time_scale=SCALE, command_poll_seconds=0.05, seed=1)
-        control.dialer = Dialer(control, holder="live", lease_seconds=5, tick_seconds=0.05, dial_timeout=DIAL_TIMEOUT)
+        control.dialer = Dialer(control, holder="live", lease_seconds=5, tick_seconds=0.05, dial_timeout=DIAL_TIMEOUT,
+                                agent_wait_seconds=AGENT_WAIT)
         control.dialer.sweep_seconds = 0.3
         run = asyncio.create_task(control.run())
         try:

@@ -30,6 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from callcenter.accounts.choices import AgentType
 from callcenter.calls.choices import AgentStatus, ChannelKind
 from callcenter.calls.models import AgentState, Cdr, LiveChannel
 from callcenter.campaigns.choices import (
@@ -42,7 +43,7 @@ from callcenter.campaigns.choices import (
 from callcenter.campaigns.dialer import rules
 from callcenter.campaigns.models import Attempt, DialerLease, Task, TaskNumber, TaskWindow
 from callcenter.core.models import Enterprise
-from callcenter.telephony.models import CallFlow, Trunk
+from callcenter.telephony.models import AgentGroup, AgentGroupMember, CallFlow, Trunk
 
 log = logging.getLogger(__name__)
 
@@ -214,13 +215,9 @@ def plan(enterprise_id: int, now: datetime | None = None) -> Plan | None:
     for f in CallFlow.objects.filter(pk__in={t["flow_id"] for t in tasks}).values(
             "pk", "dial_ratio", "extra_lines", "interval_seconds", "retries", "retry_delay_seconds", "agent_group_id"):
         members: tuple[int, ...] = ()
-        if f["agent_group_id"]:
-            from callcenter.accounts.choices import AgentType
-            from callcenter.telephony.models import AgentGroup, AgentGroupMember
-
-            if AgentGroup.objects.filter(pk=f["agent_group_id"], enabled=True).exists():
-                members = tuple(AgentGroupMember.objects.filter(group_id=f["agent_group_id"])
-                                .exclude(agent__agent_type=AgentType.DISABLED).values_list("agent_id", flat=True))
+        if f["agent_group_id"] and AgentGroup.objects.filter(pk=f["agent_group_id"], enabled=True).exists():
+            members = tuple(AgentGroupMember.objects.filter(group_id=f["agent_group_id"])
+                            .exclude(agent__agent_type=AgentType.DISABLED).values_list("agent_id", flat=True))
         flows[f["pk"]] = FlowPace(f["pk"], f["dial_ratio"], f["extra_lines"], f["interval_seconds"], f["retries"],
                                   f["retry_delay_seconds"], f["agent_group_id"], members)
     trunks = tuple(TrunkLine(t.pk, t.number, t.prefix, t.concurrent_lines, t.reserved_lines)

@@ -102,8 +102,10 @@ class DialerCall:
 
 class Dialer:
     def __init__(self, control: CallControl, *, holder: str | None = None, lease_seconds: float = 15.0,
-                 tick_seconds: float = 1.0, dial_timeout: int = DIAL_TIMEOUT_SECONDS, enterprises=()):
+                 tick_seconds: float = 1.0, dial_timeout: int = DIAL_TIMEOUT_SECONDS, enterprises=(),
+                 agent_wait_seconds: float = rules.AGENT_WAIT_SECONDS):
         self.control = control
+        self.agent_wait_seconds = agent_wait_seconds  # a transfer with no agent this long is abandoned
         self.enterprises = tuple(enterprises)  # enterprise codes this dialer is limited to (all: empty)
         self.ari = control.ari
         self.holder = holder or default_holder()
@@ -451,15 +453,15 @@ class Dialer:
 
     async def transfer(self, call: Call) -> None:
         """The flow asks for its agent group: offer the call to the group's idle agents. Abandoned when
-        no agent is rung within AGENT_WAIT_SECONDS (no_agent)."""
+        no agent is rung within `agent_wait_seconds` (2 s: rules.AGENT_WAIT_SECONDS; no_agent)."""
         info = self.calls.get(call.key)
         control = self.control
         if info is not None and not info.transfer_asked:
             info.transfer_asked = True
             loop = asyncio.get_running_loop()
-            info.transfer_deadline = loop.time() + rules.AGENT_WAIT_SECONDS * self.scale
+            info.transfer_deadline = loop.time() + self.agent_wait_seconds * self.scale
             call.timers["agent_wait"] = loop.call_later(
-                rules.AGENT_WAIT_SECONDS * self.scale,
+                self.agent_wait_seconds * self.scale,
                 lambda: asyncio.ensure_future(self._agent_wait_over(call)))
         group = call.group
         if group is None:
