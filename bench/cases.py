@@ -497,7 +497,7 @@ def _proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_callctl(db: str, *, window: float = 20.0, warmup: float = 5.0, offered_per_s: float = 50.0,
+def bench_callctl(db: str, *, window: float = 20.0, warmup: float = 5.0, offered_per_s: float = 80.0,
                   ramp_per_s: float = 100.0, ramp_limit_s: float = 40.0) -> list[dict]:
     import asyncio
     import json
