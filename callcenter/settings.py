@@ -228,6 +228,9 @@ PBX = {
     "APP": env_str("CALLCENTER_PBX_APP", "callcenter"),
     # Releases of the generated configuration kept on disk (the active one always is).
     "KEEP_RELEASES": env_int("CALLCENTER_PBX_KEEP_RELEASES", 10),
+    # Calls call control handles at once; past it new inbound calls are refused (congestion)
+    # and the dialer waits (callctl/service.py, admission control).
+    "MAX_CALLS": env_int("CALLCENTER_PBX_MAX_CALLS", 3000),
 }
 
 # --- the campaign dialer (inside the callctl process; campaigns/dialer) ------------------------

@@ -162,3 +162,21 @@ def test_a_paused_task_is_not_dialled_and_a_scheduled_one_starts_at_its_time():
     assert task.started_at >= task.start_at
     assert not Attempt.objects.filter(task=paused["task"]).exists()
     assert Task.objects.get(pk=paused["task"].pk).status == "paused"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_overloaded_call_control_opens_no_lines_until_it_recovers(settings):
+    settings.PBX = {**settings.PBX, "MAX_CALLS": 0}  # admission control: overloaded from the start
+    c = campaign("ovl", phones=[ANSWERS, "13900000005"])
+
+    async def body(server, control):
+        await asyncio.sleep(1.5)  # many dialer ticks (50 ms each)
+        held = (await server_originations(server))["total"]
+        claimed = await sync_to_async(Attempt.objects.filter(task=c["task"]).count)()
+        control.max_calls = 3000
+        assert await wait_for(_ended(c["task"]), 40)
+        return held, claimed
+
+    held, claimed = run_dialer(sim_config(CALLEES), body)
+    assert (held, claimed) == (0, 0)
+    assert TaskNumber.objects.filter(task=c["task"], result="transferred").count() == 2

@@ -287,3 +287,34 @@ def test_queue_overflows_to_the_members_mobiles_after_a_full_round(tmp_path, set
     assert asyncio.run(_with_callctl(config, body))
     cdr = Cdr.objects.get(enterprise=e, direction="in")
     assert cdr.agent_id == agents[1].pk  # reached on the mobile
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admission_control_refuses_new_calls_with_congestion_past_the_call_limit(tmp_path, settings):
+    """Past PBX["MAX_CALLS"] a new inbound call is hung up with cause 34 (congestion) before any
+    database work; once a call ends, calls are taken again."""
+    settings.PBX = {**settings.PBX, "MAX_CALLS": 1}
+    e, flow, trunk, agents = _setup(tmp_path, mode="play_to_end")
+    menu = IvrMenu.objects.create(enterprise=e, name="主菜单", default_extensions="801", ring_wait_seconds=1)
+    schedule = Schedule.objects.create(enterprise=e, name="全天", default_menu=menu)
+    DidRoute.objects.create(enterprise=e, trunk=trunk, did="4008001236", schedule=schedule)
+    dialplan = ("[from-trunk]\nexten => _X.,1,Stasis(callcenter,inbound,tel,${EXTEN},02088880001)\n"
+                " same => n,Hangup()\n")
+    config = _sim_config(dialplan=dialplan, phone_defaults={"mode": "manual"},
+                         inbound={"profile": {"talk_time": [6.0, 6.0], "patience": 30.0}})
+
+    async def body(server, control):
+        first = server.pbx.inbound_call("4008001236", "13700000001")
+        assert await _wait(lambda: Cdr.objects.filter(enterprise=e).exists(), 10)
+        second = server.pbx.inbound_call("4008001236", "13700000002")
+        assert await _wait(lambda: second.cause != 0, 10)
+        assert (second.cause, control.refused_overload) == (34, 1)
+        assert "limit 1" in control.overload()
+        assert first.cause == 0  # the call already in progress goes on
+        assert await _wait(lambda: not control.calls, 20)  # the caller gives up: the call ends
+        assert control.overload() == ""
+        server.pbx.inbound_call("4008001236", "13700000003")
+        assert await _wait(lambda: Cdr.objects.filter(enterprise=e, caller="13700000003").exists(), 10)
+
+    asyncio.run(_with_callctl(config, body))
+    assert not Cdr.objects.filter(enterprise=e, caller="13700000002").exists()

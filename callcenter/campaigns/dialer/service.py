@@ -251,6 +251,11 @@ class Dialer:
 
     async def pace(self, plan: claims.Plan) -> None:
         e = plan.enterprise_id
+        overload = self.control.overload()
+        if overload:  # call control's admission control: no new lines until it catches up
+            self._warn_once(("overload", e), "dialer: call control overloaded (%s); enterprise %s opens no lines",
+                            overload, e)
+            return
         group_calls = self._mine(e, "campaign")
         trunk_calls = self._mine(e)
         reserved = sum(t.reserved for t in plan.trunks)

@@ -20,6 +20,7 @@ import gc
 import logging
 import random
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -58,6 +59,13 @@ WRITE_BATCH_MAX_SECONDS = 0.1
 # wait behind one batch, not behind the whole backlog of a busy moment.
 WRITE_BATCH_MAX = 400
 DIALER_KINDS = ("campaign", "manual")  # calls the campaign dialer placed (campaigns/dialer)
+# Admission control: past these, new inbound calls are refused with "congestion" (cause 34) and
+# the dialer opens no new lines, so the calls already up keep their prompt handling instead of
+# every call slowing down together. Lag: how late a 0.25 s sleep of the event loop wakes up.
+OVERLOAD_LAG_SECONDS = 1.0
+OVERLOAD_WRITE_BACKLOG = 20_000  # queued database writes (about 1,500 calls' worth)
+LAG_PROBE_SECONDS = 0.25
+CAUSE_CONGESTION = 34
 
 
 def freeze_startup_heap() -> None:
@@ -158,6 +166,10 @@ class CallControl:
         self._contexts: dict[tuple, tuple[float, object]] = {}
         self._group_last: dict[int, int] = {}
         self._writes_pending = asyncio.Event()
+        self.max_calls = settings.PBX["MAX_CALLS"]
+        self.loop_lag = 0.0  # seconds, the latest probe (see _lag_probe)
+        self.refused_overload = 0  # inbound calls refused by admission control since the start
+        self._overload_logged = 0.0
         # The campaign dialer (campaigns/dialer/service.py), attached by `manage.py dialer`/`callctl`.
         self.dialer = None
         # Members of queues that announce the agent number (C8 接通前播工号, callctl/queue_members.py).
@@ -168,7 +180,8 @@ class CallControl:
         events = asyncio.create_task(self._event_loop(), name="ari-events")
         commands = asyncio.create_task(self._command_loop(), name="commands")
         writer = asyncio.create_task(self._writer(), name="db-writer")
-        tasks = [events, commands, writer]
+        lag = asyncio.create_task(self._lag_probe(), name="lag-probe")
+        tasks = [events, commands, writer, lag]
         if self.dialer is not None:
             tasks.append(asyncio.create_task(self.dialer.run(), name="dialer"))
         await self.stopping.wait()
@@ -186,6 +199,33 @@ class CallControl:
 
     def stop(self) -> None:
         self.stopping.set()
+
+    # --- admission control ---------------------------------------------------------------------
+    async def _lag_probe(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(LAG_PROBE_SECONDS)
+            self.loop_lag = max(0.0, loop.time() - started - LAG_PROBE_SECONDS)
+
+    def overload(self) -> str:
+        """Why call control takes no new calls now ("" when it does): too many calls in progress
+        (PBX["MAX_CALLS"]), an event loop running late, or a database falling behind the writes."""
+        if len(self.calls) >= self.max_calls:
+            return f"{len(self.calls)} calls in progress (limit {self.max_calls})"
+        if self.loop_lag > OVERLOAD_LAG_SECONDS:
+            return f"event loop {self.loop_lag:.1f} s late"
+        if len(self._writes) > OVERLOAD_WRITE_BACKLOG:
+            return f"{len(self._writes)} database writes queued"
+        return ""
+
+    def _refuse_overloaded(self, reason: str) -> None:
+        self.refused_overload += 1
+        now = time.monotonic()
+        if now - self._overload_logged >= 10:  # a busy moment refuses many calls: one line per 10 s
+            self._overload_logged = now
+            log.warning("callctl: overloaded (%s): refusing new calls; %d refused since start",
+                        reason, self.refused_overload)
 
     # --- writes ---------------------------------------------------------------------------------
     def write(self, func, *args, **kwargs) -> None:
@@ -375,6 +415,11 @@ class CallControl:
     # --- inbound ------------------------------------------------------------------------------
     async def _inbound(self, ev: Event) -> None:
         channel = ev.channel
+        reason = self.overload()
+        if reason:
+            self._refuse_overloaded(reason)
+            await self._hangup(channel.id, reason_code=CAUSE_CONGESTION)
+            return
         entry = parse_stasis_args(ev.args)
         code, did, trunk = entry.enterprise, entry.target, entry.trunk
         ctx = await self._inbound_context(code, trunk) if entry.kind == "inbound" else None
