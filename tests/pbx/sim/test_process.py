@@ -24,9 +24,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, timeout: float = 30.0) -> None:
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    """Wait for the simulator's port; a process that died says why (its stderr)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError(f"pbx_sim exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -46,8 +49,8 @@ def test_management_command_serves_ari_and_ami_and_stops_on_sigterm(tmp_path):
     proc = subprocess.Popen([sys.executable, "manage.py", "pbx_sim", "-v", "0"], cwd=ROOT, env=env,  # noqa: S603
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_port(ari_port)
-        wait_port(ami_port)
+        wait_port(ari_port, proc)
+        wait_port(ami_port, proc)
         auth = ("callcenter", "callcenter")
         base = f"http://127.0.0.1:{ari_port}/ari"
         info = httpx.get(base + "/asterisk/info", auth=auth)
