@@ -36,6 +36,7 @@ RETRYABLE = frozenset({NO_ANSWER, BUSY, CONGESTION, FAILED})
 AGENT_WAIT_SECONDS = 2.0
 ABANDON_MEDIA = "sound:prompts/abandon"
 ABANDON_MESSAGE_SECONDS = 3.0  # the message is cut off after this long at the latest
+AGENT_RETRY_SECONDS = 0.25  # a transfer waiting for an agent looks again this often (simulated seconds)
 
 # Channel variable and id of a campaign call: the attempt id travels with the channel, and the
 # channel id is derived from it, so after a crash the PBX's live channels say which attempts

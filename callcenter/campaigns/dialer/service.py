@@ -66,7 +66,6 @@ DISCOVER_SECONDS = 2.0  # how often enterprises with work are looked for
 SWEEP_SECONDS = 15.0  # how often the dialer checks its own calls and attempts against the PBX
 SWEEP_MIN_AGE_SECONDS = 60.0  # an attempt this old that no call of ours follows was lost: reconciled
 LOST_EVENT_SECONDS = 10.0  # a call of ours whose channel has been gone this long missed its hangup event
-AGENT_RETRY_SECONDS = 0.25  # a transfer waiting for an agent looks again this often (simulated seconds)
 
 
 def default_holder() -> str:
@@ -491,7 +490,7 @@ class Dialer:
         if info.transfer_deadline is not None and loop.time() < info.transfer_deadline:
             self.control._cancel_timer(call, "agent_retry")
             call.timers["agent_retry"] = loop.call_later(
-                AGENT_RETRY_SECONDS * self.scale, lambda: asyncio.ensure_future(self._look_again(call)))
+                rules.AGENT_RETRY_SECONDS * self.scale, lambda: asyncio.ensure_future(self._look_again(call)))
             return True
         await self.abandon(call, reason)
         return True

@@ -60,9 +60,6 @@ from callcenter.pbx.sim.media import MediaMixin
 from callcenter.pbx.sim.parties import callee_profile, dtmf_plan, plan_callee, sample
 
 BLACKLISTED = "blacklisted"  # campaigns.choices.CallResult.BLACKLISTED (no Django here)
-# The live dialer's (dialer/service.py AGENT_RETRY_SECONDS, callctl/service.py AGENT_RING_SECONDS).
-AGENT_RETRY_SECONDS = 0.25  # a transfer waiting for an agent looks again this often
-AGENT_RING_SECONDS = 20.0  # an agent who does not answer in this time is passed over
 
 # Agent states.
 IDLE, RINGING, TALKING, PAUSED = "idle", "ringing", "talking", "paused"
@@ -110,7 +107,7 @@ class Campaign:
     tick_seconds: float = 1.0
     dial_timeout_seconds: float = 30.0  # the originate timeout
     agent_wait_seconds: float = rules.AGENT_WAIT_SECONDS  # a transfer with no agent by then is abandoned
-    agent_ring_seconds: float = AGENT_RING_SECONDS
+    agent_ring_seconds: float = base.AGENT_RING_SECONDS
     record: bool = False  # keep the log of originations and attempts (tests)
 
     def __post_init__(self):
@@ -539,7 +536,7 @@ class VirtualDialer:
                 return
         if self.now < call.transfer_t + self.c.agent_wait_seconds:
             call.waiting = True  # look again shortly, as the live dialer does, until the wait is over
-            self._at(self.now + AGENT_RETRY_SECONDS, self._look_again, call)
+            self._at(self.now + rules.AGENT_RETRY_SECONDS, self._look_again, call)
         else:
             self._no_agent(call)
 

@@ -47,7 +47,7 @@ from callcenter.workspace.services import agent_call_ended
 
 log = logging.getLogger(__name__)
 
-AGENT_RING_SECONDS = 20
+AGENT_RING_SECONDS = base.AGENT_RING_SECONDS
 CONFIG_TTL_SECONDS = 2.0  # call-time configuration (menus, routes, blacklist) is re-read this often
 BUSY_TTL_SECONDS = 0.5  # agents paused in the workspace; call control's own calls are tracked in memory
 # How long queued writes may wait to share a transaction: 20 ms, and up to twice the time

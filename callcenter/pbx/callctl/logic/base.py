@@ -19,6 +19,10 @@ CAUSE_UNALLOCATED = 1
 
 DTMF_DIGITS = frozenset("0123456789*#")
 
+# An agent whose phone rings this long unanswered is passed over (call control, the dialer
+# and the dialer's virtual-time model share it).
+AGENT_RING_SECONDS = 20
+
 
 # --- events -------------------------------------------------------------------------------
 
