@@ -218,8 +218,9 @@ def normalise(raw: str) -> str:
     digits, signs and spaces are folded to ASCII. Raises ValueError for anything else
     (letters, too short or too long)."""
     text = str(raw).strip()
-    if text.isascii() and text.isdigit() and 3 <= len(text) <= 20 and not text.startswith("0086"):
-        return text  # already in stored form: most lines of most files
+    if text.isascii() and text.isdigit() and 3 <= len(text) <= 20 and text[0] != "0" and not (
+            len(text) == 13 and text.startswith("86")):
+        return text  # already in stored form (no 0 / 86 prefix to look at): most lines of most files
     text = unicodedata.normalize("NFC", text).translate(_WIDTH).strip()
     return normalise_phone(text)
 

@@ -33,6 +33,7 @@ from callcenter.crm.models import (
     ThirdPartySource,
     ThirdPartySubTable,
 )
+from callcenter.pbx.callctl.logic.routing import normalize_number
 
 # Fixed columns of a customer that the list's bulk update may set (besides custom fields).
 BULK_FIELDS = ("name", "company", "category", "owner")
@@ -43,16 +44,21 @@ BULK_FIELDS = ("name", "company", "category", "owner")
 _PHONE_STRIP = re.compile(r"[\s\-().]")
 
 
+_PHONE_TYPED = re.compile(r"\+?[0-9]{3,24}")
+_PHONE_STORED = re.compile(r"[0-9]{3,20}")
+
+
 def normalise_phone(raw) -> str:
-    """Digits only (a leading + kept out): "+86 138-0013-8000" -> "13800138000". Raises ValueError."""
+    """The stored form of a phone number, the form call control gives a caller
+    (pbx/callctl/logic/routing.normalize_number), so a customer typed either way is found when
+    the number calls in. Digits only: "+86 138-0013-8000", "013800138000" -> "13800138000";
+    "+86 20 8888 0001" -> "02088880001" (a landline keeps its 0 area prefix); another
+    country's "+1 212 555 0100" -> "12125550100". Raises ValueError."""
     text = _PHONE_STRIP.sub("", str(raw or ""))
-    if text.startswith("+86"):
-        text = text[3:]
-    elif text.startswith("0086"):
-        text = text[4:]
-    elif text.startswith("+"):
-        text = text[1:]
-    if not re.fullmatch(r"[0-9]{3,20}", text):
+    if not _PHONE_TYPED.fullmatch(text):
+        raise ValueError(text)
+    text = normalize_number(text).removeprefix("+")
+    if not _PHONE_STORED.fullmatch(text):
         raise ValueError(text)
     return text
 

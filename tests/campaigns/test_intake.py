@@ -22,6 +22,7 @@ from callcenter.campaigns.choices import DropReason, NumberStatus, TaskStatus
 from callcenter.campaigns.models import Task, TaskDrop, TaskNumber
 from callcenter.core.models import AuditLog, Job
 from callcenter.crm.models import Customer
+from callcenter.pbx.callctl.logic.routing import normalize_number
 from tests.campaigns.kit import *  # noqa: F403 - fixtures
 from tests.campaigns.kit import field_errors, make_task, page_text, post_send, text_file
 
@@ -48,6 +49,12 @@ def snapshot_counts():
     ("138\u20140013\u20138000", "13800138000"),
     ("(020) 8888-1234", "02088881234"),
     ("\ufeff13800138000", "13800138000"),
+    # the form call control gives a caller (routing.normalize_number), so a pop finds the customer
+    ("+86 20 8888 1234", "02088881234"),
+    ("013800138000", "13800138000"),
+    ("8613800138000", "13800138000"),
+    ("+86 400 800 1234", "4008001234"),
+    ("+1 212 555 0100", "12125550100"),
 ])
 def test_normalise_examples(raw, phone):
     assert intake.normalise(raw) == phone
@@ -76,14 +83,28 @@ def dressed(draw):
     text = "".join(out)
     if draw(st.booleans()):
         text = text.translate(FW)
-    return number, draw(separators) + text + draw(separators)
+    return number, draw(separators) + text + draw(separators), prefix.strip(" -")
 
 
 @settings(max_examples=300, deadline=None)
 @given(dressed())
 def test_property_dressed_numbers_normalise_to_their_digits(case):
-    number, text = case
-    assert intake.normalise(text) == number
+    """Separators, full width and the +86/0086 prefix do not change a number: it is stored as call
+    control presents the caller (routing.normalize_number: a national number, +86 20... -> 020...),
+    and a plain mobile or 4xx/9x number without a prefix is kept as typed."""
+    number, text, prefix = case
+    plain = prefix + number
+    try:
+        expected = intake.normalise(plain)
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError):
+            intake.normalise(text)
+        return
+    assert intake.normalise(text) == expected == normalize_number("+86" + number if prefix else plain).removeprefix("+")
+    if not prefix and number[0] != "0" and not (len(number) == 13 and number.startswith("86")):
+        assert expected == number
 
 
 @settings(max_examples=300, deadline=None)

@@ -131,6 +131,21 @@ def test_screen_pop_of_a_known_number(crm, as_user):
     assert 'class="col-12"' in html and "pop-create-customer" not in html
 
 
+@pytest.mark.parametrize(("typed", "presented"), [
+    ("+86 20 8888 1234", "02088881234"),  # a landline typed in international form; the trunk sends 0 + area
+    ("13800138000", "013800138000"),  # a mobile; some trunks send it with a 0 trunk prefix
+    ("0086 138 0013 8001", "+8613800138001"),
+])
+def test_screen_pop_finds_a_customer_typed_in_another_form_than_the_trunk_presents(crm, as_user, typed, presented):
+    """Customers are stored in the form call control gives a caller (routing.normalize_number)."""
+    agent = crm["sub1"]
+    customer = make_customer(crm, agent, phone=typed)
+    on_call(agent, presented)
+    c = as_user(agent)
+    data = c.get("/api/v1/workspace/screen-pop/", {"phone": presented}).json()
+    assert data["customer"]["id"] == customer.pk and not data["unknown"]
+
+
 def test_screen_pop_of_an_unknown_number_offers_create_customer(crm, as_user):
     agent = crm["sub1"]
     c = as_user(agent)
