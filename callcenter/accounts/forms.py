@@ -25,6 +25,23 @@ class LoginForm(forms.Form):
         bootstrapify(self)
 
 
+def outbound_trunk_field(enterprise, current: str = "", *, blank: str | None = None) -> forms.ChoiceField:
+    """外呼外线 as a choice of the enterprise's trunks (stored as the trunk's number); a value stored
+    before (a number or an account) stays selectable."""
+    from callcenter.telephony.models import Trunk
+
+    choices = [("", blank if blank is not None else _("默认（第一条外线）"))]
+    if enterprise is not None:
+        choices += [(t.number, f"{t.number}（{t.account}）" if t.account else t.number)
+                    for t in Trunk.objects.filter(enterprise=enterprise).order_by("number").only("number", "account")]
+    if current and current not in {value for value, _label in choices}:
+        choices.append((current, current))
+    field = forms.ChoiceField(label=_("外呼外线"), choices=choices, required=False,
+                              help_text=_("坐席外呼使用的外线；默认用第一条外线"))
+    field.widget.attrs["class"] = "form-select form-select-sm"
+    return field
+
+
 AGENT_FIELDS = [
     "name", "phone", "record_calls", "failover_to_mobile", "supervisor", "outbound_trunk", "login_mode",
     "caller_id", "max_locked_customers", "lock_days", "department", "agent_type", "role", "data_scope",
@@ -47,6 +64,7 @@ class AgentForm(TenantModelForm):
         self.fields["caller_id"].empty_label = None
         if self.instance.pk:
             self.fields["supervisor"].queryset = self.fields["supervisor"].queryset.exclude(pk=self.instance.pk)
+        self.fields["outbound_trunk"] = outbound_trunk_field(self.enterprise, self.instance.outbound_trunk)
         if self.instance.is_protected_admin:
             self.fields["agent_type"].disabled = True
             self.fields["data_scope"].disabled = True
@@ -65,8 +83,8 @@ class AgentForm(TenantModelForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk:
-            changes = {k: cleaned[k] for k in ("agent_type", "caller_id", "supervisor", *services.PRIVILEGE_FIELDS)
-                       if k in cleaned}
+            changes = {k: cleaned[k] for k in ("agent_type", "caller_id", "supervisor", "outbound_trunk",
+                                               *services.PRIVILEGE_FIELDS) if k in cleaned}
             try:
                 services.agent_check_update(self.instance, changes, self.user)
             except ValidationError as exc:
@@ -99,13 +117,14 @@ class AgentRangeForm(forms.Form):
     data_scope = forms.ChoiceField(label=_("数据范围"), choices=DataScope.choices, initial=DataScope.OWN)
     max_locked_customers = forms.IntegerField(label=_("最大锁定客户数"), min_value=0, initial=0)
     lock_days = forms.IntegerField(label=_("锁定天数"), min_value=0, initial=0)
-    outbound_trunk = forms.CharField(label=_("外呼外线"), max_length=50, required=False)
+    outbound_trunk = forms.ChoiceField(label=_("外呼外线"), required=False)  # the trunks: set in __init__
 
     def __init__(self, *args, enterprise=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.enterprise = enterprise
         self.user = user
         confine_choices(self, enterprise)
+        self.fields["outbound_trunk"] = outbound_trunk_field(enterprise)
         if user is not None and not user.is_enterprise_admin:
             for name in services.PRIVILEGE_FIELDS:
                 del self.fields[name]
@@ -152,13 +171,14 @@ class AgentBulkEditForm(BulkEditForm):
     data_scope = forms.ChoiceField(label=_("数据范围"), choices=[("", "---")] + list(DataScope.choices))
     login_mode = forms.ChoiceField(label=_("登录方式"), choices=[("", "---")] + list(LoginMode.choices))
     record_calls = forms.NullBooleanField(label=_("录音"))
-    outbound_trunk = forms.CharField(label=_("外呼外线"), max_length=50)
+    outbound_trunk = forms.ChoiceField(label=_("外呼外线"))  # the trunks: set in __init__
     max_locked_customers = forms.IntegerField(label=_("最大锁定客户数"), min_value=0)
     lock_days = forms.IntegerField(label=_("锁定天数"), min_value=0)
     screen_pop_url = forms.CharField(label=_("第三方弹屏地址"), max_length=500)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["outbound_trunk"] = outbound_trunk_field(self.enterprise, blank="---")
         if self.user is not None and not self.user.is_enterprise_admin:
             for name in services.PRIVILEGE_FIELDS:
                 del self.fields[name]

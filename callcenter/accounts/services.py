@@ -8,11 +8,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from callcenter.accounts.choices import ADMIN_NUMBER, AgentType
@@ -147,8 +148,23 @@ def parse_range(start, end) -> list[str]:
     return [str(n).zfill(width) for n in range(int(first), int(last) + 1)]
 
 
+def check_outbound_trunk(enterprise_id: int, value) -> str:
+    """外呼外线 names one of the enterprise's trunks by its number or account ("": the first trunk).
+    Call control and the configuration look it up that way; a typo would silently dial through
+    another trunk, so it is refused."""
+    value = str(value or "").strip()
+    if not value:
+        return ""
+    trunk = apps.get_model("telephony", "Trunk")
+    if not trunk.objects.filter(Q(number=value) | Q(account=value), enterprise_id=enterprise_id).exists():
+        refuse("outbound_trunk", _("外呼外线：“%(v)s”不是本企业的外线（填外线号码或帐号）") % {"v": value})
+    return value
+
+
 def _check_defaults(enterprise: Enterprise, defaults: dict) -> dict:
     defaults = dict(defaults)
+    if "outbound_trunk" in defaults:
+        defaults["outbound_trunk"] = check_outbound_trunk(enterprise.pk, defaults["outbound_trunk"])
     agent_type = defaults.get("agent_type", AgentType.NORMAL)
     if agent_type == AgentType.ADMIN:
         refuse("agent_type", _("每个企业只能有一个企业管理员（800）"))
@@ -236,6 +252,8 @@ def agent_check_update(agent: Agent, changes: dict, actor: Agent | None = None) 
         refuse("agent_type", _("每个企业只能有一个企业管理员（800）"))
     if "caller_id" in changes and changes["caller_id"] is None:
         refuse("caller_id", _("每个坐席都必须有外显号码"))
+    if "outbound_trunk" in changes:
+        changes["outbound_trunk"] = check_outbound_trunk(agent.enterprise_id, changes["outbound_trunk"])
     supervisor = changes.get("supervisor")
     if supervisor is not None:
         node, seen = supervisor, set()

@@ -685,3 +685,56 @@ def test_agent_type_is_shown_as_a_coloured_badge(ent, as_user):
     html = as_user(ent["admin"]).get("/accounts/agents/").content.decode()
     assert '<span class="badge text-bg-danger">企业管理员</span>' in html
     assert '<span class="badge text-bg-info">普通员工</span>' in html
+
+
+# --- 外呼外线: one of the enterprise's trunks ----------------------------------------------------------
+
+
+@pytest.fixture
+def trunks(ent, other):
+    from callcenter.telephony.models import Trunk
+
+    own = Trunk.objects.create(enterprise=ent["enterprise"], account="acme-t1", number="02088880002",
+                               concurrent_lines=10)
+    foreign = Trunk.objects.create(enterprise=other["enterprise"], account="beta-t1", number="02199990001",
+                                   concurrent_lines=10)
+    return {"own": own, "foreign": foreign}
+
+
+def test_outbound_trunk_is_chosen_from_the_enterprises_trunks(ent, trunks, as_user):
+    agent, c = ent["agent"], as_user(ent["admin"])
+    page = c.get(f"/accounts/agents/{agent.pk}/edit/").content.decode()
+    assert 'value="02088880002"' in page and "02199990001" not in page  # a select of this enterprise's trunks
+    r = c.post(f"/accounts/agents/{agent.pk}/edit/", edit_data(agent, outbound_trunk="02088880002"))
+    assert r.status_code == 302
+    agent.refresh_from_db()
+    assert agent.outbound_trunk == "02088880002"
+
+
+@pytest.mark.parametrize("value", ["02199990001", "beta-t1", "no-such-trunk"])
+def test_outbound_trunk_of_another_enterprise_or_unknown_is_refused(ent, trunks, as_user, value):
+    from callcenter.accounts.api_auth import token_create
+
+    agent, c = ent["agent"], as_user(ent["admin"])
+    r = c.post(f"/accounts/agents/{agent.pk}/edit/", edit_data(agent, outbound_trunk=value))
+    assert r.status_code == 200 and "outbound_trunk" in field_errors(r)
+    before = count()
+    r = c.post("/accounts/agents/add/", add_data("840", outbound_trunk=value))
+    assert r.status_code == 200 and "outbound_trunk" in field_errors(r) and count() == before
+    _token, key = token_create(agent=ent["admin"], name="t")
+    r = Client().patch(f"/api/v1/agents/{agent.pk}/", {"outbound_trunk": value}, content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Token {key}")
+    assert r.status_code == 400 and "outbound_trunk" in r.json()
+    agent.refresh_from_db()
+    assert agent.outbound_trunk == ""
+
+
+def test_outbound_trunk_by_account_is_accepted_through_the_api(ent, trunks):
+    from callcenter.accounts.api_auth import token_create
+
+    _token, key = token_create(agent=ent["admin"], name="t")
+    r = Client().patch(f"/api/v1/agents/{ent['agent'].pk}/", {"outbound_trunk": "acme-t1"},
+                       content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}")
+    assert r.status_code == 200, r.content
+    ent["agent"].refresh_from_db()
+    assert ent["agent"].outbound_trunk == "acme-t1"

@@ -142,9 +142,11 @@ def test_pages_do_not_scroll_horizontally(browser, live_server, enterprise, resu
     from callcenter.accounts import services
     from callcenter.accounts.choices import LoginResult
     from callcenter.accounts.models import Agent, Department, LoginLog, Role
+    from callcenter.telephony.models import Trunk
 
     e = enterprise.enterprise
     dept = Department.objects.create(enterprise=e, name="华南大区客户服务中心第一呼入组")
+    Trunk.objects.create(enterprise=e, account="trunk-guangzhou-unicom-01", number="02088880002", concurrent_lines=30)
     services.agents_create_range(enterprise=e, start="801", end="860", password="secret-801", defaults={
         "name": "客户服务代表", "department": dept, "role": Role.objects.get(enterprise=e, name="坐席"),
         "outbound_trunk": "trunk-guangzhou-unicom-01"})
