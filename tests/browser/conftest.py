@@ -8,7 +8,9 @@ and restores it afterwards; the live server runs in its own thread and is unaffe
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,72 @@ def browser():
 def results_dir() -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
     return RESULTS_DIR
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A Chinese-locale page on the live server; downloads allowed; a JavaScript error fails the test."""
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1366, "height": 768},
+                                  accept_downloads=True)
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+class PbxThread(threading.Thread):
+    """The simulated Asterisk and call control (with the campaign dialer when `dialer`), run in one
+    background event loop beside the live server."""
+
+    def __init__(self, config, *, time_scale: float, dialer: bool = False):
+        super().__init__(daemon=True)
+        self.config = config
+        self.time_scale = time_scale
+        self.dialer = dialer
+        self.ready = threading.Event()
+        self.server = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+
+    def run(self):
+        asyncio.run(self.main())
+
+    async def main(self):
+        from callcenter.campaigns.dialer.service import Dialer
+        from callcenter.pbx.asterisk.ari import AriClient
+        from callcenter.pbx.callctl.service import CallControl
+        from callcenter.pbx.sim.server import SimServer
+
+        self.loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        self.server = await SimServer(self.config).start()
+        ari = AriClient(self.server.ari_url, self.config.ari_user, self.config.ari_password, "callcenter")
+        control = CallControl(ari, time_scale=self.time_scale, command_poll_seconds=0.1)
+        if self.dialer:
+            control.dialer = Dialer(control, holder="browser", lease_seconds=5, tick_seconds=0.1)
+        task = asyncio.create_task(control.run())
+        await asyncio.sleep(0.2)
+        self.ready.set()
+        await self._stop_event.wait()
+        control.stop()
+        await task
+        await ari.close()
+        await self.server.stop()
+
+    def stop(self):
+        if self.loop is not None and self._stop_event is not None:
+            self.loop.call_soon_threadsafe(self._stop_event.set)
+        self.join(timeout=15)
+
+
+def start_pbx(settings, config, *, time_scale: float, dialer: bool = False, config_dir=None) -> PbxThread:
+    """Start a PbxThread and point the settings at it (stop it with .stop())."""
+    thread = PbxThread(config, time_scale=time_scale, dialer=dialer)
+    thread.start()
+    assert thread.ready.wait(15), "the simulated Asterisk did not start"
+    settings.PBX = {**settings.PBX, "ARI_URL": thread.server.ari_url, "AMI_PORT": thread.server.ami_port,
+                    **({"CONFIG_DIR": config_dir} if config_dir is not None else {})}
+    return thread

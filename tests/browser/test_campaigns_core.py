@@ -50,19 +50,6 @@ def setup(transactional_db, settings, tmp_path):
     return {"enterprise": e, "flow": flow, "cat": cat, "vip": vip, "sup": sup}
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1366, "height": 768},
-                                  accept_downloads=True)
-    context.set_default_timeout(15_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
 def test_create_a_task_from_an_uploaded_file_then_pause_and_resume_it(page, setup, tmp_path):
     from callcenter.campaigns.models import Task
 

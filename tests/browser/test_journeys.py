@@ -28,18 +28,6 @@ def enterprise(transactional_db):
                                       admin_password=PASSWORD)
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(10_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
 def login(page, number: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.fill("[name=enterprise_code]", CODE)

@@ -8,13 +8,12 @@ hangs up from the page, and the next press dials the second number. The draft st
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 import time
 
 import pytest
 
+from tests.browser.conftest import start_pbx
 from tests.browser.test_journeys import CODE, login
 from tests.campaigns.dialer_kit import SCALE, campaign
 from tests.conftest import PASSWORD
@@ -22,47 +21,6 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
 FIRST, SECOND = "13900000001", "13900000002"
-
-
-class DialerThread(threading.Thread):
-    """The simulated Asterisk, call control and the campaign dialer in one background event loop."""
-
-    def __init__(self, config):
-        super().__init__(daemon=True)
-        self.config = config
-        self.ready = threading.Event()
-        self.server = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-
-    def run(self):
-        asyncio.run(self.main())
-
-    async def main(self):
-        from callcenter.campaigns.dialer.service import Dialer
-        from callcenter.pbx.asterisk.ari import AriClient
-        from callcenter.pbx.callctl.service import CallControl
-        from callcenter.pbx.sim.server import SimServer
-
-        self.loop = asyncio.get_running_loop()
-        self._stop_event = asyncio.Event()
-        self.server = await SimServer(self.config).start()
-        ari = AriClient(self.server.ari_url, self.config.ari_user, self.config.ari_password, "callcenter")
-        control = CallControl(ari, time_scale=SCALE, command_poll_seconds=0.1)
-        control.dialer = Dialer(control, holder="browser", lease_seconds=5, tick_seconds=0.1)
-        task = asyncio.create_task(control.run())
-        await asyncio.sleep(0.2)
-        self.ready.set()
-        await self._stop_event.wait()
-        control.stop()
-        await task
-        await ari.close()
-        await self.server.stop()
-
-    def stop(self):
-        if self.loop is not None and self._stop_event is not None:
-            self.loop.call_soon_threadsafe(self._stop_event.set)
-        self.join(timeout=15)
 
 
 @pytest.fixture
@@ -82,25 +40,11 @@ def dialer(draft, settings):
     from tests.campaigns.dialer_kit import sim_config
 
     # callees answer and stay on the line; the agent's phone answers at once and never hangs up by itself
-    thread = DialerThread(sim_config(default={"talk_time": [6000, 6000], "patience": 6000},
-                                     phone={"ring_time": [0.5, 0.5], "talk_time": None}))
-    thread.start()
-    assert thread.ready.wait(15), "the simulated Asterisk did not start"
-    settings.PBX = {**settings.PBX, "ARI_URL": thread.server.ari_url, "AMI_PORT": thread.server.ami_port}
+    config = sim_config(default={"talk_time": [6000, 6000], "patience": 6000},
+                        phone={"ring_time": [0.5, 0.5], "talk_time": None})
+    thread = start_pbx(settings, config, time_scale=SCALE, dialer=True)
     yield thread
     thread.stop()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(20_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
 
 
 def _wait_for(predicate, timeout=20.0):
@@ -117,6 +61,7 @@ def test_an_agent_dials_a_drafts_numbers_one_by_one_from_the_workspace(page, dra
     from callcenter.campaigns.models import Attempt, Task, TaskNumber
 
     task, agent = draft["task"], draft["agents"][0]
+    page.set_default_timeout(20_000)
     login(page, agent.number, PASSWORD)
     page.goto("/workspace/")
     page.click("#btn-ready")

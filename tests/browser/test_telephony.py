@@ -8,14 +8,13 @@ beside the live server (in a thread with its own event loop):
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 import wave
 from io import BytesIO
 
 import pytest
 
+from tests.browser.conftest import start_pbx
 from tests.browser.test_journeys import CODE, login
 from tests.conftest import PASSWORD
 
@@ -24,62 +23,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 SCALE = 0.05
 
 
-class PbxThread(threading.Thread):
-    """The simulated Asterisk and call control, run in one background event loop."""
-
-    def __init__(self, world: dict):
-        super().__init__(daemon=True)
-        self.world = world
-        self.ready = threading.Event()
-        self.server = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-
-    def run(self):
-        asyncio.run(self.main())
-
-    async def main(self):
-        from callcenter.pbx.asterisk.ari import AriClient
-        from callcenter.pbx.callctl.service import CallControl
-        from callcenter.pbx.sim.config import load_config
-        from callcenter.pbx.sim.server import SimServer
-
-        self.loop = asyncio.get_running_loop()
-        self._stop_event = asyncio.Event()
-        config = load_config(ari_port=0, ami_port=0, time_scale=SCALE, seed=3, world=self.world,
-                             config_dir=self.world.pop("_config_dir"))
-        self.server = await SimServer(config).start()
-        ari = AriClient(self.server.ari_url, config.ari_user, config.ari_password, "callcenter")
-        control = CallControl(ari, time_scale=SCALE, command_poll_seconds=0.1)
-        task = asyncio.create_task(control.run())
-        await asyncio.sleep(0.2)
-        self.ready.set()
-        await self._stop_event.wait()
-        control.stop()
-        await task
-        await ari.close()
-        await self.server.stop()
-
-    def stop(self):
-        if self.loop is not None and self._stop_event is not None:
-            self.loop.call_soon_threadsafe(self._stop_event.set)
-        self.join(timeout=10)
-
-
 @pytest.fixture
 def pbx(settings, tmp_path):
     world = {
-        "_config_dir": str(tmp_path / "asterisk"),
         "callees": {"default": {"answer_probability": 1.0, "busy_probability": 0, "unreachable_probability": 0,
                                 "ring_time": [1.0, 1.0], "talk_time": [20.0, 20.0], "dtmf": ""}},
         "phone_defaults": {"mode": "auto", "ring_time": [1.0, 1.0], "talk_time": [200.0, 200.0]},
         "inbound": {"profile": {"talk_time": [200.0, 200.0], "patience": 300.0}},
     }
-    thread = PbxThread(world)
-    thread.start()
-    assert thread.ready.wait(10), "the simulated Asterisk did not start"
-    settings.PBX = {**settings.PBX, "ARI_URL": thread.server.ari_url, "AMI_PORT": thread.server.ami_port,
-                    "CONFIG_DIR": tmp_path / "asterisk"}
+    from callcenter.pbx.sim.config import load_config
+
+    config = load_config(ari_port=0, ami_port=0, time_scale=SCALE, seed=3, world=world,
+                         config_dir=str(tmp_path / "asterisk"))
+    thread = start_pbx(settings, config, time_scale=SCALE, config_dir=tmp_path / "asterisk")
     yield thread
     thread.stop()
 
@@ -92,15 +48,6 @@ def enterprise(transactional_db):
                                          admin_password=PASSWORD)
     services.agents_create_range(enterprise=created.enterprise, start="801", end="803", password="agent-pass-1")
     return created.enterprise
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(15_000)
-    pg = context.new_page()
-    yield pg
-    context.close()
 
 
 def _wav(seconds: float) -> bytes:

@@ -16,8 +16,9 @@ import time
 
 import pytest
 
+from tests.browser.conftest import start_pbx
 from tests.browser.test_journeys import CODE, login, logout
-from tests.browser.test_telephony import PbxThread
+from tests.browser.test_telephony import SCALE
 from tests.conftest import PASSWORD, make_agent
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
@@ -40,32 +41,19 @@ def people(transactional_db):
 
 
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(15_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
-@pytest.fixture
 def pbx(settings, tmp_path):
     world = {
-        "_config_dir": str(tmp_path / "asterisk"),
         "dialplan": (f"[from-trunk]\nexten => _X.,1,Stasis(callcenter,inbound,{CODE},${{EXTEN}},{TRUNK_NUMBER})\n"
                      " same => n,Hangup()\n"),
         # the agent's phone answers at once; nobody hangs up but the agent, from the workspace
         "phone_defaults": {"mode": "auto", "ring_time": [1.0, 1.0], "talk_time": [6000.0, 6000.0]},
         "inbound": {"profile": {"talk_time": [6000.0, 6000.0], "patience": 600.0}},
     }
-    thread = PbxThread(world)
-    thread.start()
-    assert thread.ready.wait(10), "the simulated Asterisk did not start"
-    settings.PBX = {**settings.PBX, "ARI_URL": thread.server.ari_url, "AMI_PORT": thread.server.ami_port,
-                    "CONFIG_DIR": tmp_path / "asterisk"}
+    from callcenter.pbx.sim.config import load_config
+
+    config = load_config(ari_port=0, ami_port=0, time_scale=SCALE, seed=3, world=world,
+                         config_dir=str(tmp_path / "asterisk"))
+    thread = start_pbx(settings, config, time_scale=SCALE, config_dir=tmp_path / "asterisk")
     yield thread
     thread.stop()
 
