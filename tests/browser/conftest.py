@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,13 @@ def start_pbx(settings, config, *, time_scale: float, dialer: bool = False, conf
     settings.PBX = {**settings.PBX, "ARI_URL": thread.server.ari_url, "AMI_PORT": thread.server.ami_port,
                     **({"CONFIG_DIR": config_dir} if config_dir is not None else {})}
     return thread
+
+
+def wait_until(predicate, timeout: float = 15.0) -> bool:
+    """Poll `predicate` (a database read, say) every 0.1 s until it holds or `timeout` passes."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False

@@ -9,11 +9,10 @@ hangs up from the page, and the next press dials the second number. The draft st
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-from tests.browser.conftest import start_pbx
+from tests.browser.conftest import start_pbx, wait_until
 from tests.browser.test_journeys import CODE, login
 from tests.campaigns.dialer_kit import SCALE, campaign
 from tests.conftest import PASSWORD
@@ -47,15 +46,6 @@ def dialer(draft, settings):
     thread.stop()
 
 
-def _wait_for(predicate, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_an_agent_dials_a_drafts_numbers_one_by_one_from_the_workspace(page, draft, dialer):
     from callcenter.calls.models import Cdr
     from callcenter.campaigns.models import Attempt, Task, TaskNumber
@@ -79,7 +69,7 @@ def test_an_agent_dials_a_drafts_numbers_one_by_one_from_the_workspace(page, dra
 
     # hang up from the page: the attempt ends transferred to this agent, with its call record
     page.locator("#btn-hangup:not([disabled])").click()
-    assert _wait_for(lambda: Attempt.objects.get(pk=first.pk).status == "done", 30)
+    assert wait_until(lambda: Attempt.objects.get(pk=first.pk).status == "done", 30)
     first.refresh_from_db()
     assert (first.result, first.agent_id) == ("transferred", agent.pk)
     cdr = Cdr.objects.get(attempt_id=first.pk)

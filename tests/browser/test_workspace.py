@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 
 import pytest
 
-from tests.browser.conftest import start_pbx
+from tests.browser.conftest import start_pbx, wait_until
 from tests.browser.test_journeys import CODE, login, logout
 from tests.browser.test_telephony import SCALE
 from tests.conftest import PASSWORD, make_agent
@@ -56,15 +55,6 @@ def pbx(settings, tmp_path):
     thread = start_pbx(settings, config, time_scale=SCALE, config_dir=tmp_path / "asterisk")
     yield thread
     thread.stop()
-
-
-def _wait_for(predicate, timeout=15.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_screen_pop_with_third_party_data_follow_up_hang_up_and_supervisor_finds_it(
@@ -147,7 +137,7 @@ def test_screen_pop_with_third_party_data_follow_up_hang_up_and_supervisor_finds
     hangup = page.locator("#btn-hangup")
     assert hangup.is_enabled()
     hangup.click()
-    assert _wait_for(lambda: Cdr.objects.filter(call_id=call_id, ended_at__isnull=False).exists()), \
+    assert wait_until(lambda: Cdr.objects.filter(call_id=call_id, ended_at__isnull=False).exists()), \
         "the call did not end"
     page.wait_for_function("document.querySelector('#ws-phone').innerText === '—'")
     page.wait_for_function("document.querySelector('#ws-state').innerText === '空闲'")

@@ -93,6 +93,20 @@ async def _wait(predicate, timeout=10.0):
     return False
 
 
+def _inbound_to_801(tmp_path, did: str, *, patience: float):
+    """An enterprise whose DID `did` rings agent 801 through an IVR's default extension, and a
+    simulated world where agents' phones ring until answered by hand (nobody does)."""
+    e, _flow, trunk, agents = _setup(tmp_path, mode="play_to_end")
+    menu = IvrMenu.objects.create(enterprise=e, name="主菜单", default_extensions="801", ring_wait_seconds=1)
+    schedule = Schedule.objects.create(enterprise=e, name="全天", default_menu=menu)
+    DidRoute.objects.create(enterprise=e, trunk=trunk, did=did, schedule=schedule)
+    dialplan = ("[from-trunk]\nexten => _X.,1,Stasis(callcenter,inbound,tel,${EXTEN},02088880001)\n"
+                " same => n,Hangup()\n")
+    config = _sim_config(dialplan=dialplan, phone_defaults={"mode": "manual"},
+                         inbound={"profile": {"talk_time": [6.0, 6.0], "patience": patience}})
+    return e, agents, config
+
+
 def _run_test_dial(e, flow, number, config):
     command = PbxCommand.objects.create(enterprise=e, kind=CommandKind.TEST_DIAL,
                                         params={"flow_id": flow.pk, "number": number})
@@ -181,14 +195,7 @@ def test_inbound_call_through_did_schedule_and_ivr_reaches_the_default_extension
 
 @pytest.mark.django_db(transaction=True)
 def test_inbound_call_nobody_answers_is_a_missed_call(tmp_path):
-    e, flow, trunk, agents = _setup(tmp_path, mode="play_to_end")
-    menu = IvrMenu.objects.create(enterprise=e, name="主菜单", default_extensions="801", ring_wait_seconds=1)
-    schedule = Schedule.objects.create(enterprise=e, name="全天", default_menu=menu)
-    DidRoute.objects.create(enterprise=e, trunk=trunk, did="4008001235", schedule=schedule)
-    dialplan = ("[from-trunk]\nexten => _X.,1,Stasis(callcenter,inbound,tel,${EXTEN},02088880001)\n"
-                " same => n,Hangup()\n")
-    config = _sim_config(dialplan=dialplan, phone_defaults={"mode": "manual"},
-                         inbound={"profile": {"talk_time": [6.0, 6.0], "patience": 60.0}})
+    e, agents, config = _inbound_to_801(tmp_path, "4008001235", patience=60.0)
 
     async def body(server, control):
         server.pbx.inbound_call("4008001235", "13700000000")
@@ -294,14 +301,7 @@ def test_admission_control_refuses_new_calls_with_congestion_past_the_call_limit
     """Past PBX["MAX_CALLS"] a new inbound call is hung up with cause 34 (congestion) before any
     database work; once a call ends, calls are taken again."""
     settings.PBX = {**settings.PBX, "MAX_CALLS": 1}
-    e, flow, trunk, agents = _setup(tmp_path, mode="play_to_end")
-    menu = IvrMenu.objects.create(enterprise=e, name="主菜单", default_extensions="801", ring_wait_seconds=1)
-    schedule = Schedule.objects.create(enterprise=e, name="全天", default_menu=menu)
-    DidRoute.objects.create(enterprise=e, trunk=trunk, did="4008001236", schedule=schedule)
-    dialplan = ("[from-trunk]\nexten => _X.,1,Stasis(callcenter,inbound,tel,${EXTEN},02088880001)\n"
-                " same => n,Hangup()\n")
-    config = _sim_config(dialplan=dialplan, phone_defaults={"mode": "manual"},
-                         inbound={"profile": {"talk_time": [6.0, 6.0], "patience": 30.0}})
+    e, _agents, config = _inbound_to_801(tmp_path, "4008001236", patience=30.0)
 
     async def body(server, control):
         first = server.pbx.inbound_call("4008001236", "13700000001")
