@@ -6,12 +6,14 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DEVSTAMP:= $(VENV)/.installed-dev
 VENDOR  := callcenter/static/vendor
+PORT    ?= 8000
 
 .PHONY: run test install install-dev assets migrate demo lint bench chromium clean ci
 
 run: install assets migrate demo
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
+	# honcho gives each process its own PORT counting from -p; web is the Procfile's first line: PORT.
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile -p $(PORT)
 
 test: install-dev assets chromium
 	$(BIN)/ruff check callcenter tests bench
