@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters as df
 import django_tables2
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from callcenter.accounts import filtersets, forms, services, tables
@@ -98,6 +99,7 @@ class CallerIdScreen(Screen):
     default_sort = "number"
     export_columns = [(_("外显号码"), "number"), (_("添加时间"), "created_at")]
     list_template = "accounts/callerid_list.html"
+    row_buttons = [(format_lazy("【{}】", _("默认")), "accounts:callerid_default", "accounts.change_callerid")]
 
     def create(self, request, form):
         created = services.caller_ids_add(enterprise=request.user.enterprise, start=form.cleaned_data["start"],

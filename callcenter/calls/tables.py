@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-import re
-
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html
-from django.utils.safestring import SafeData, mark_safe
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from callcenter.calls.choices import CallDirection, cause_label
 from callcenter.calls.models import Cdr, MissedCall, QualityReview
-from callcenter.core.tables import DateTimeColumn
+from callcenter.core.tables import EMPTY, DateTimeColumn, FastRowsMixin
 
 
 def score_badge(score: int) -> str:
@@ -31,72 +28,6 @@ class DurationColumn(tables.Column):
         return duration(value)
 
 
-class FastRowsMixin:
-    """Rows rendered by the table's own `cell_<column>(record)` methods, called directly.
-
-    django-tables2 renders a cell through `call_with_appropriate`, which inspects the render
-    method's signature for every cell (about 0.15 ms each): 600 cells of a 50-row call list
-    cost ~100 ms of CPU, the whole budget of a list page (bench/cdrs.py). The rows here are
-    what core/_table.html reads (`row.record`, the cells in column order); the columns, their
-    headers and the user's column choice stay django-tables2's. A cell_* method returns text
-    (escaped by the template) or safe HTML; EMPTY for no value, as django-tables2's default.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.rows = _FastRows(self)
-
-
-EMPTY = "—"
-
-
-_TAGS = re.compile(r"<[^>]*>")
-
-
-class _FastRow:
-    """A row's cells, and the <td>s core/_table.html would make of them (`cells_html`), built
-    here: the template's per-cell `striptags` and escaping cost more than the cells themselves."""
-
-    __slots__ = ("record", "cells", "_html")
-
-    def __init__(self, record, cells):
-        self.record = record
-        self.cells = cells
-        self._html = None
-
-    def __iter__(self):
-        return iter(self.cells)
-
-    @property
-    def cells_html(self) -> str:
-        if self._html is None:
-            self._html = self._build()
-        return self._html
-
-    def _build(self) -> str:
-        parts = []
-        for cell in self.cells:
-            if isinstance(cell, SafeData):
-                html, title = str(cell), _TAGS.sub("", str(cell))
-            else:
-                html = title = escape(cell)
-            parts.append(f'<td><span class="cell" title="{title}">{html}</span></td>')
-        return mark_safe("".join(parts))  # noqa: S308 - every part escaped above or built by format_html
-
-
-class _FastRows:
-    def __init__(self, table):
-        self.table = table
-
-    def __len__(self) -> int:
-        return len(self.table.data)
-
-    def __iter__(self):
-        cells = [getattr(self.table, f"cell_{column.name}") for column in self.table.columns]
-        for record in self.table.data:
-            yield _FastRow(record, [cell(record) for cell in cells])
-
-
 def _time(value, fmt: str, tz) -> str:
     return value.astimezone(tz).strftime(fmt) if value is not None else EMPTY
 
@@ -106,6 +37,9 @@ def _text(value) -> str:
 
 
 class CdrTable(FastRowsMixin, tables.Table):
+    """Cells from the `cell_*` methods below (core.tables.FastRows): the 600 cells of a 50-row call list
+    are plain attribute reads and cached labels, no per-cell rendering machinery (bench/cdrs.py)."""
+
     started_at = tables.Column(verbose_name=_("开始时间"))
     direction = tables.Column(verbose_name=_("呼叫方向"))
     caller = tables.Column(verbose_name=_("主叫号码"))

@@ -38,6 +38,7 @@ class Screen:
     detail_fields: list[str] | None = None
     list_buttons: list[tuple] = []  # (label, url_name, perm) shown above the list
     detail_buttons: list[tuple] = []  # (label, url_name, perm) taking the object's pk
+    row_buttons: list[tuple] = []  # (label, url_name, perm) taking the row's pk, on each row of the list
     # action -> view class replacing the generic one (e.g. agents are added by range)
     custom_views: dict = {}
     list_template = "core/object_list.html"

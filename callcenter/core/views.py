@@ -11,11 +11,13 @@ from django.db.models import ProtectedError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.html import conditional_escape
 from django.utils.translation import gettext as _
 from django.views import View
 
 from callcenter.core.models import ColumnPreference
 from callcenter.core.pagination import capped_count, keyset_page
+from callcenter.core.tables import PkUrl, RowFrame, use_fast_rows
 
 MAX_BULK = 5000
 
@@ -91,6 +93,23 @@ def visible_columns(screen, user, table_class, pref: list[str] | None = None) ->
 
 
 class ObjectListView(ScreenView):
+    def row_frame(self, ctx) -> RowFrame:
+        """Each row's checkbox and links (core/_table.html): detail, edit, the screen's row buttons,
+        delete; URLs reversed once per page."""
+        can, urls, user = ctx["can"], ctx["urls"], self.request.user
+
+        def link(action, css, label):
+            return [(css, PkUrl(urls[action]), conditional_escape(label))] if can.get(action) and action in urls else []
+
+        own = [("btn btn-sm btn-link p-0 ms-1", PkUrl(name), conditional_escape(label))
+               for label, name, perm in self.screen.row_buttons if not perm or user.has_perm(perm)]
+        return RowFrame(checkbox=bool(can.get("bulk_edit") or can.get("bulk_delete")), slots=[
+            link("detail", "btn btn-sm btn-link p-0", _("查看")),
+            link("edit", "btn btn-sm btn-link p-0 ms-1", _("编辑")),
+            own,
+            link("delete", "btn btn-sm btn-link text-danger p-0 ms-1", _("删除")),
+        ])
+
     def filtered(self, request):
         screen = self.screen
         qs = screen.queryset(request)
@@ -158,6 +177,7 @@ class ObjectListView(ScreenView):
             list_buttons=[b for b in screen.list_buttons if not b[2] or request.user.has_perm(b[2])],
             importers=screen.importers,
         )
+        use_fast_rows(table, self.row_frame(ctx))
         partial = request.htmx and request.htmx.target == "object-table"
         template = "core/_table.html" if partial else screen.list_template
         return render(request, template, ctx)

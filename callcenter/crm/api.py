@@ -64,6 +64,14 @@ class CustomerViewSet(ServiceViewSet):
     sort_descending = True
     required_verbs = {"lock": "lock", "unlock": "lock", "transfer": "transfer", "merge": "merge"}
 
+    def get_queryset(self):
+        qs = super().get_queryset()
+        if self.action == "list":
+            # a page shows category, owner and lock holder by id (the *_id columns): no joins, no
+            # three related instances per row (bench/customers.py customers-api-list)
+            qs = qs.select_related(None)
+        return qs
+
     def get_object(self):
         obj = super().get_object()
         if not services.may_open(self.request.user, obj):
