@@ -7,9 +7,12 @@ so an unreadable file writes nothing.
 
 from __future__ import annotations
 
+import gc
 import io
+import time
 import zipfile
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import openpyxl
@@ -142,8 +145,37 @@ def check_file(data: bytes, name: str = "") -> None:
         raise FileRejected({"file": [_("文件已损坏，无法读取")]}) from exc
 
 
+@contextmanager
+def _gc_paused():
+    """The cyclic GC off while a sheet's rows are built: a list and strings per row, no cycles; each
+    full collection would walk every row made so far."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _gc_frozen():
+    """The rows of the file live through the whole import; frozen, the cyclic GC does not walk them
+    on every full collection (a third of the CPU of a 100,000-row import, bench/customers.py)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def read_rows(data: bytes) -> tuple[list[str], list[list[str]]]:
     """Header and data rows of the first sheet, as text."""
+    with _gc_paused():
+        return _read_rows(data)
+
+
+def _read_rows(data: bytes) -> tuple[list[str], list[list[str]]]:
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
@@ -180,7 +212,7 @@ def _cell(value) -> str:
 
 
 def run_import(importer: Importer, header: list[str], body: list[list[str]], *, progress=None,
-               batch: int = 2000) -> ImportResult:
+               batch: int = 5000) -> ImportResult:
     """Validate every row; save the valid ones in batches; collect the reason for each bad row."""
     columns = importer.get_columns()
     headers = {str(c.header): c for c in columns}
@@ -188,9 +220,15 @@ def run_import(importer: Importer, header: list[str], body: list[list[str]], *, 
     if missing:
         raise FileRejected({"file": [_("缺少列：%(cols)s（请使用下载的模板）") % {"cols": "、".join(missing)}]})
     index = {headers[h].key: i for i, h in enumerate(header) if h in headers}
+    with _gc_frozen():
+        return _run_import(importer, body, index, progress, batch)
+
+
+def _run_import(importer: Importer, body, index: dict, progress, batch: int) -> ImportResult:
     importer.prepare()
     result = ImportResult(total=len(body))
     pending = []  # (item, line, row)
+    reported = time.monotonic()
     for n, row in enumerate(body, start=2):
         values = {key: (row[i] if i < len(row) else "") for key, i in index.items()}
         line = getattr(row, "line", None) or n
@@ -201,8 +239,9 @@ def run_import(importer: Importer, header: list[str], body: list[list[str]], *, 
         if len(pending) >= batch:
             _save_batch(importer, pending, result)
             pending = []
-        if progress and n % 1000 == 0:
-            progress(n - 1, result)
+        if progress and n % 1000 == 0 and time.monotonic() - reported >= 1:
+            progress(n - 1, result)  # a database write: at most once a second
+            reported = time.monotonic()
     if pending:
         _save_batch(importer, pending, result)
     result.errors.sort(key=lambda e: e.line)

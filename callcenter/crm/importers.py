@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from callcenter.accounts.models import Agent
 from callcenter.core import audit
+from callcenter.core.bulk import insert_many
 from callcenter.core.importing import Column, Importer
 from callcenter.core.scope import scoped
 from callcenter.crm import services
@@ -67,9 +68,13 @@ class CustomerImporter(Importer):
         self.updated = 0
         self.existing: dict[str, Customer] = {}  # phone -> the stored customer a row of this batch updates
         self.owner_given: set[str] = set()  # phones whose row named an owner
+        # Customer(*values) in this order: a keyword construction per row cost twice as much
+        self.attnames = [f.attname for f in Customer._meta.concrete_fields]
 
     def validate_row(self, values):
         self.row += 1
+        if self.row % 1000 == 2:  # one creation time per 1,000 rows: each is prepared for the database once
+            self.now = timezone.now()
         errors = []
         raw_phone = values.get("phone", "")
         phone = None
@@ -102,9 +107,10 @@ class CustomerImporter(Importer):
         self.seen[phone] = self.row
         if number:
             self.owner_given.add(phone)
-        return Customer(enterprise=self.enterprise, category=self.category, owner=owner, phone=phone,
-                        name=values.get("name", "")[:100], company=values.get("company", "")[:200], data=data,
-                        created_at=timezone.now())
+        given = {"enterprise_id": self.enterprise.pk, "category_id": self.category.pk, "owner_id": owner.pk,
+                 "phone": phone, "name": values.get("name", "")[:100], "company": values.get("company", "")[:200],
+                 "data": data, "created_at": self.now}
+        return Customer(*[given.get(name) for name in self.attnames])
 
     def refuse(self, items) -> dict[int, str]:
         """Find the stored customers with the batch's phones (one query per 1,000); refuse the rows
@@ -150,7 +156,7 @@ class CustomerImporter(Importer):
             if item.company:
                 stored.company = item.company
             if item.phone in self.owner_given:
-                stored.owner = item.owner
+                stored.owner_id = item.owner_id
             stored.data = {**stored.data, **item.data}
             stored.updated_at = now
             changed.append(stored)
@@ -158,11 +164,11 @@ class CustomerImporter(Importer):
             if diff:
                 entries.append((stored, "update", diff))
         with transaction.atomic():
-            created = Customer.objects.bulk_create(new, batch_size=1000)
+            created = insert_many(new)
             if changed:
                 _update_rows(changed, ["category", "name", "company", "owner", "data", "updated_at"])
             if created and created[0].pk is not None:  # a backend that returns ids
-                entries += [(c, "create", audit.diff({}, audit.snapshot(c))) for c in created]
+                entries += [(c, "create", audit.creation(c)) for c in created]
             audit.record_many(entries)
         self.created += len(new)
         self.updated += len(changed)
@@ -174,7 +180,8 @@ class CustomerImporter(Importer):
 
 def _update_rows(objs: list[Customer], names: list[str]) -> None:
     """One prepared UPDATE run for every row (executemany): Django's bulk_update builds a CASE per
-    column and row, which took ~10 ms a row on 20,000 imported updates."""
+    column and row, which took ~10 ms a row on 20,000 imported updates. (On PostgreSQL an UPDATE ...
+    FROM (VALUES ...) of 1,000 rows a statement measured no faster than psycopg's pipelined executemany.)"""
     meta = Customer._meta
     fields = [meta.get_field(n) for n in names]
     q = connection.ops.quote_name

@@ -49,8 +49,8 @@ def _export_cell(value):
 
 def customer_export_rows(queryset, keys: list[str]):
     """Rows of the customer export from one values query, not model instances (a million customers:
-    bench/customers.py); categories and owners are looked up once per enterprise. The same cells as
-    the generic rows of CustomerScreen.get_export_columns (tested)."""
+    bench/customers.py); categories and owners are looked up once per enterprise, the time zone once.
+    The same cells as the generic rows of CustomerScreen.get_export_columns (tested)."""
     from django.utils import timezone
 
     from callcenter.accounts.models import Agent
@@ -58,6 +58,8 @@ def customer_export_rows(queryset, keys: list[str]):
     categories: dict[int, str] = {}
     owners: dict[int, str] = {}
     loaded: set[int] = set()
+    tz = timezone.get_current_timezone()
+    plain = (str, int, float)
     values = queryset.values_list("enterprise_id", "name", "phone", "company", "category_id", "owner_id",
                                   "created_at", "data")
     for enterprise_id, name, phone, company, category_id, owner_id, created_at, data in values.iterator(
@@ -66,10 +68,13 @@ def customer_export_rows(queryset, keys: list[str]):
             loaded.add(enterprise_id)
             categories.update(CustomerCategory.objects.filter(enterprise_id=enterprise_id).values_list("pk", "name"))
             owners.update(Agent.objects.filter(enterprise_id=enterprise_id).values_list("pk", "number"))
-        when = timezone.localtime(created_at).strftime("%Y-%m-%d %H:%M:%S") if created_at else ""
+        # timezone.localtime(created_at).strftime("%Y-%m-%d %H:%M:%S"), without a time-zone look-up per row
+        when = created_at.astimezone(tz).isoformat(" ", "seconds")[:19] if created_at else ""
         row = [name, phone, company, categories.get(category_id, ""), owners.get(owner_id, "") if owner_id else "",
                when]
-        row.extend(_export_cell(data.get(key, "")) for key in keys)
+        for key in keys:
+            value = data.get(key, "")
+            row.append(value if type(value) in plain else _export_cell(value))
         yield row
 
 
