@@ -142,6 +142,16 @@ def server_cpu() -> float | None:
         return None
 
 
+def wal_position() -> int | None:
+    """PostgreSQL's WAL insert position in bytes (what an intake writes to the WAL: its I/O, which a
+    busy disk makes wait); None on SQLite."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+        return int(cursor.fetchone()[0])
+
+
 def bench_intake(db: str) -> list[dict]:
     from callcenter.campaigns import intake, services
     from callcenter.campaigns.models import Task, TaskNumber
@@ -157,7 +167,7 @@ def bench_intake(db: str) -> list[dict]:
         data = number_file(run)
         category = cats[run % 2]
         customers_before = Customer.objects.filter(enterprise=enterprise).count()
-        server0 = server_cpu()
+        server0, wal0 = server_cpu(), wal_position()
         t0, cpu0 = time.perf_counter(), time.process_time()
         statements = []
 
@@ -173,7 +183,7 @@ def bench_intake(db: str) -> list[dict]:
                 "name": f"压测任务{run}", "flow": flow, "category": category, "start_at": None, "windows": [],
                 "dedupe": True, "recall_called_today": False, "skip_existing_customers": False})
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        server1 = server_cpu()
+        server1, wal1 = server_cpu(), wal_position()
         server = round(server1 - server0, 3) if server0 is not None and server1 is not None else None
         task = Task.objects.get(pk=created.task.pk)
         summary = task.intake
@@ -189,6 +199,8 @@ def bench_intake(db: str) -> list[dict]:
         # this process's CPU time: on SQLite the database works inside it too, so on a busy machine
         # this is close to what the wall time would be on an idle one
         details.append({"seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3), "server_cpu_seconds": server,
+                        "wal_mib": round((wal1 - wal0) / 2**20, 1) if wal0 is not None else None,
+                        "loadavg_1m": round(os.getloadavg()[0], 2),
                         "read_parse_seconds": round(t_read - t0, 3),
                         "queries": len(statements), "accepted": summary["accepted"],
                         "dropped": summary["dropped"], "customers_created": summary["customers_created"],

@@ -503,6 +503,23 @@ def test_accepted_numbers_join_the_category_overwriting_existing_ones(camp, as_u
     assert (task.intake["customers_created"], task.intake["customers_updated"]) == (1, 2)
 
 
+def test_new_customers_are_linked_to_their_own_numbers_and_later_customers_still_get_ids(camp, as_user):
+    """A bulk intake creates the new customers in one write (on PostgreSQL with ids taken from the
+    table's sequence first): each number is linked to the customer of its own phone, and a customer
+    created afterwards gets a fresh id."""
+    from callcenter.crm import services as crm
+
+    e = camp["enterprise"]
+    post_send(as_user(camp["supervisor"]), camp, numbers_text="13900000003\n13900000001\n+86 139-0000-0002")
+    task = Task.objects.get()
+    linked = {n.phone: n.customer for n in task.numbers.select_related("customer")}
+    assert sorted(linked) == ["13900000001", "13900000002", "13900000003"]
+    assert all(c is not None and c.phone == phone and c.category == camp["cat"] for phone, c in linked.items())
+    assert len({c.pk for c in linked.values()}) == 3 and task.intake["customers_created"] == 3
+    later = crm.customer_create(enterprise=e, values={"category": camp["old"], "phone": "13900000009"})
+    assert later.pk > max(c.pk for c in linked.values())
+
+
 def test_the_file_wins_over_the_typed_list(camp, as_user):
     client = as_user(camp["admin"])
     r = post_send(client, camp, numbers_file=text_file(["13800000001"]), numbers_text="13900000009")

@@ -11,10 +11,16 @@ trunk, with its CC_ATTEMPT channel variable) is compared with the database:
 - no attempt was dialled twice;
 - for every number, its originations = its attempt rows <= 1 + 重呼次数;
 - no attempt is left `dialing`; no number is lost (every one is done, with a result).
+
+A round is kept short (`make bench` runs 100): the callees' ring, talk and no-answer times and
+the retry delay are a few simulated seconds, so the campaign lasts about as long as its kills
+take; and each dialer is forked from a process that has imported Django already (`Zygote`), so
+a restart costs the drawn down time instead of seconds of imports.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -36,13 +42,15 @@ class CrashConfig:
     numbers: int = 30
     kills: int = 3
     retries: int = 1
-    agents: int = 3
+    agents: int = 6
     ratio: int = 200
     extra: int = 1
     seed: int = 1
     time_scale: float = 0.25
-    run_seconds: tuple[float, float] = (0.3, 2.5)  # how long the dialer runs before a kill
+    run_seconds: tuple[float, float] = (0.3, 1.5)  # how long the dialer runs before a kill
     down_seconds: tuple[float, float] = (0.0, 1.0)  # how long it stays dead
+    retry_delay_seconds: int = 4  # the flow's 重呼间隔 (simulated seconds)
+    fork: bool = True  # dialers forked from a zygote (imports done once), not `python manage.py dialer`
     finish_timeout: float = 180.0
     lease_seconds: float = 3.0
     tick_seconds: float = 0.1
@@ -103,7 +111,7 @@ def prepare(code: str, cfg: CrashConfig) -> dict:
     # No prompt file: "direct" transfers at once; the callee's ring, talk and patience vary.
     flow = CallFlow.objects.create(enterprise=e, name="崩溃流程", transfer_mode="direct", agent_group=group,
                                    dial_ratio=cfg.ratio, extra_lines=cfg.extra, retries=cfg.retries,
-                                   retry_delay_seconds=10)
+                                   retry_delay_seconds=cfg.retry_delay_seconds)
     category = CustomerCategory.objects.create(enterprise=e, name="崩溃客户")
     task = Task.objects.create(enterprise=e, name="崩溃任务", flow=flow, category=category, status="running",
                                submitted=True, started_at=timezone.now())
@@ -120,10 +128,13 @@ def prepare(code: str, cfg: CrashConfig) -> dict:
 
 def sim_world() -> dict:
     return {
-        # Calls long enough that some outlive a restart (and are adopted), short enough for a quick round.
+        # Calls long enough that some outlive a restart (and are adopted: 0.5-2.5 s of talk at the
+        # time scale of 0.25, beside run and down times of 0.3-1.5 s and 0-1 s), short enough that
+        # the campaign ends soon after its last restart. A no-answer gives up after 8 simulated
+        # seconds, before the dialer's own 30 s dial timeout.
         "callees": {"default": {"answer_probability": 0.5, "busy_probability": 0.15, "unreachable_probability": 0.1,
-                                "progress_delay": [0.2, 1.0], "ring_time": [2.0, 12.0], "busy_delay": [0.5, 2.0],
-                                "talk_time": [5.0, 40.0], "patience": 40.0, "network_timeout": 25.0}},
+                                "progress_delay": [0.2, 1.0], "ring_time": [1.0, 4.0], "busy_delay": [0.5, 2.0],
+                                "talk_time": [2.0, 10.0], "patience": 10.0, "network_timeout": 8.0}},
         "phone_defaults": {"mode": "auto", "ring_time": [0.3, 1.0], "talk_time": None, "progress_delay": 0.1},
     }
 
@@ -165,23 +176,169 @@ class Sim:
         self.log.close()
 
 
+# The dialers of a round are forked from a zygote: a process that has imported Django and the
+# project (call control, the dialer) once, and never opens a database connection or a socket to the
+# PBX itself. Each start forks it and runs `manage.py dialer` in the child: a new process, with the
+# command line, settings and environment of a fresh `python manage.py dialer`, its own connections,
+# event loop and random state, killed by SIGKILL like any other. A restart then costs the down time
+# the round draws instead of a second of CPU for the imports (seconds on a loaded machine: four
+# starts were most of a round's time and CPU).
+_ZYGOTE = r"""
+import json, os, random, signal, sys, traceback
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callcenter.settings")
+import django
+django.setup()
+from django.core.management import execute_from_command_line
+from callcenter.campaigns.management.commands import dialer  # noqa: F401
+from callcenter.campaigns.dialer import reconcile, service  # noqa: F401
+
+
+def reap(*_):
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+signal.signal(signal.SIGCHLD, reap)
+print("ready", flush=True)
+for line in sys.stdin:
+    request = json.loads(line)
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        print(pid, flush=True)
+        continue
+    code = 1
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        random.seed()
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        os.close(null)
+        execute_from_command_line(["manage.py", *request["args"]])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+"""
+
+
+class Forked:
+    """A dialer the zygote forked (not our child: the zygote reaps it), with the part of
+    `subprocess.Popen` a round uses."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                with open(f"/proc/{self.pid}/stat") as fh:
+                    state = fh.read().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                state = "gone"
+            if state in ("gone", "Z", "X"):
+                self.returncode = -1  # ended; the zygote has (or is about to have) its status
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired(f"dialer {self.pid}", timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+
+class Zygote:
+    """The process the dialers are forked from; one may serve several rounds (same simulated PBX
+    and environment)."""
+
+    def __init__(self, cfg: CrashConfig, sim: Sim, log_dir: Path):
+        self.env = dict(os.environ, CALLCENTER_PBX_ARI_URL=sim.url, **cfg.child_env)
+        self.log_path = log_dir / "zygote.log"
+        self.log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-c", _ZYGOTE], cwd=ROOT, env=self.env,  # noqa: S603
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
+        self._ready = False
+
+    def _reply(self) -> str:
+        line = self.proc.stdout.readline().decode().strip()
+        if not line:
+            self.log.flush()
+            raise RuntimeError("the dialer zygote ended: " + self.log_path.read_text(errors="replace")[-2000:])
+        return line
+
+    def fork(self, args: list[str], log: Path) -> Forked:
+        if not self._ready:
+            self._reply()  # "ready": imports done
+            self._ready = True
+        self.proc.stdin.write(json.dumps({"args": args, "log": str(log)}).encode() + b"\n")
+        self.proc.stdin.flush()
+        return Forked(int(self._reply()))
+
+    def stop(self) -> None:
+        """Its dialers are stopped first (DialerProcess.stop): it only ends itself."""
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+
+
 class DialerProcess:
-    def __init__(self, cfg: CrashConfig, sim: Sim, log_dir: Path, holder: str, code: str):
+    """`manage.py dialer` under test: started, SIGKILLed, started again; forked from `zygote`, or
+    (without one) a fresh `python manage.py dialer` each time."""
+
+    def __init__(self, cfg: CrashConfig, sim: Sim, log_dir: Path, holder: str, code: str,
+                 zygote: Zygote | None = None):
         self.cfg, self.sim, self.log_dir, self.holder, self.code = cfg, sim, log_dir, holder, code
-        self.proc: subprocess.Popen | None = None
+        self.zygote = zygote
+        self.proc: subprocess.Popen | Forked | None = None
         self.starts = 0
         self.logs: list[Path] = []
+
+    def _args(self) -> list[str]:
+        return ["dialer", "--time-scale", str(self.cfg.time_scale), "--dialer-id", self.holder,
+                "--lease-seconds", str(self.cfg.lease_seconds), "--tick-seconds", str(self.cfg.tick_seconds),
+                "--enterprise", self.code]
 
     def start(self) -> None:
         self.starts += 1
         path = self.log_dir / f"dialer-{self.starts}.log"
         self.logs.append(path)
+        if self.zygote is not None:
+            path.touch()  # read by wait_ready before the child may have opened it
+            self.proc = self.zygote.fork(self._args(), path)
+            return
         env = dict(os.environ, CALLCENTER_PBX_ARI_URL=self.sim.url, **self.cfg.child_env)
-        cmd = [sys.executable, "manage.py", "dialer", "--time-scale", str(self.cfg.time_scale),
-               "--dialer-id", self.holder, "--lease-seconds", str(self.cfg.lease_seconds),
-               "--tick-seconds", str(self.cfg.tick_seconds), "--enterprise", self.code]
         with path.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: S603
+            self.proc = subprocess.Popen([sys.executable, "manage.py", *self._args()], cwd=ROOT, env=env,  # noqa: S603
+                                         stdout=log, stderr=log)
 
     def wait_ready(self, timeout: float = 60.0) -> bool:
         """Until this process holds its leases (it has reconciled and paces)."""
@@ -282,8 +439,10 @@ def check(task_id: int, originations: list[dict], retries: int, numbers_before: 
     return problems
 
 
-def run_round(cfg: CrashConfig, *, sim: Sim | None = None, code: str | None = None) -> RoundResult:
-    """One round: prepare, run with kills, check. A `sim` may be shared by several rounds."""
+def run_round(cfg: CrashConfig, *, sim: Sim | None = None, code: str | None = None,
+              zygote: Zygote | None = None) -> RoundResult:
+    """One round: prepare, run with kills, check. A `sim` and a `zygote` may be shared by several
+    rounds."""
     import tempfile
 
     from callcenter.campaigns.models import Attempt, Task, TaskNumber
@@ -295,17 +454,21 @@ def run_round(cfg: CrashConfig, *, sim: Sim | None = None, code: str | None = No
     sim = sim or Sim(cfg, log_dir)
     code = code or f"crash{cfg.seed}"
     t0 = time.monotonic()
-    dialer = DialerProcess(cfg, sim, log_dir, holder=f"crash-{code}", code=code)
+    own_zygote = zygote is None and cfg.fork
+    if own_zygote:
+        zygote = Zygote(cfg, sim, log_dir)  # imports while the campaign is written
+    dialer = DialerProcess(cfg, sim, log_dir, holder=f"crash-{code}", code=code, zygote=zygote)
     try:
         since = sim.originations(0)["total"]
         campaign = prepare(code, cfg)
         task_id = campaign["task_id"]
+        events: list[str] = [f"{time.monotonic() - t0:.1f}s campaign written"]
         dialer.start()
         kills = 0
-        events: list[str] = []
         for _ in range(cfg.kills):
             if not dialer.wait_ready():
                 break
+            events.append(f"{time.monotonic() - t0:.1f}s ready")
             time.sleep(rng.uniform(*cfg.run_seconds))
             if Task.objects.get(pk=task_id).status == "ended":
                 break
@@ -320,6 +483,7 @@ def run_round(cfg: CrashConfig, *, sim: Sim | None = None, code: str | None = No
         while time.monotonic() < end and Task.objects.get(pk=task_id).status != "ended":
             time.sleep(0.2)
         ended = Task.objects.get(pk=task_id).status == "ended"
+        events.append(f"{time.monotonic() - t0:.1f}s task {'ended' if ended else 'not ended'}")
         dialer.stop()
         originations = sim.originations(since)["originations"]
         problems = check(task_id, originations, cfg.retries, campaign["numbers"])
@@ -330,5 +494,7 @@ def run_round(cfg: CrashConfig, *, sim: Sim | None = None, code: str | None = No
                            results=results, reconciled=dict(dialer.reconciled()), events=events)
     finally:
         dialer.stop()
+        if own_zygote:
+            zygote.stop()
         if own_sim:
             sim.stop()
