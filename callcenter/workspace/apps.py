@@ -13,3 +13,6 @@ class WorkspaceConfig(AppConfig):
         from callcenter.workspace import related, screens  # noqa: F401 - registers screens, menu, related data
 
         related.register()
+        from callcenter.workspace import popconfig
+
+        popconfig.connect()

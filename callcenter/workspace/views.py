@@ -8,8 +8,9 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -117,11 +118,22 @@ class TaskNextView(WorkspaceView):
 
 def _pop_context(request, phone: str, call_id: str, *, followup_form=None, customer_form=None, **extra):
     pop = selectors.screen_pop(request.user, phone, call_id=call_id)
-    return {"pop": pop, "followup_form": followup_form or forms.FollowUpForm(),
-            "customer_form": customer_form or forms.QuickCustomerForm(
-                initial={"phone": pop.phone}, enterprise=request.user.enterprise),
-            "can_add_customer": request.user.has_perm("crm.add_customer"),
-            "can_add_followup": request.user.has_perm("workspace.add_followup"), **extra}
+    can_add_customer = request.user.has_perm("crm.add_customer")
+    can_add_followup = request.user.has_perm("workspace.add_followup")
+    # only the forms the fragment shows: the follow-up form when the agent may write one, the
+    # 【新建客户】 form for an unknown number
+    if can_add_followup and followup_form is None:
+        followup_form = forms.FollowUpForm()
+    if pop.unknown and can_add_customer and customer_form is None:
+        customer_form = forms.QuickCustomerForm(initial={"phone": pop.phone}, enterprise=request.user.enterprise_id)
+    return {"pop": pop, "followup_form": followup_form, "customer_form": customer_form,
+            "can_add_customer": can_add_customer, "can_add_followup": can_add_followup, **extra}
+
+
+def _render_pop(ctx: dict, status: int = 200) -> HttpResponse:
+    """The pop fragment. It is inserted into the workspace page, so it needs none of the full
+    page's context (menu, pending-changes banner): rendered without the context processors."""
+    return HttpResponse(loader.render_to_string("workspace/_pop.html", ctx), status=status)
 
 
 class PopView(WorkspaceView):
@@ -133,7 +145,7 @@ class PopView(WorkspaceView):
             ctx = _pop_context(request, phone, call_id)
         except ValidationError as exc:
             return render(request, "workspace/_pop_error.html", {"error": _errors(exc)}, status=400)
-        return render(request, "workspace/_pop.html", ctx)
+        return _render_pop(ctx)
 
 
 class PopShownView(WorkspaceView):
@@ -176,7 +188,7 @@ class FollowUpAddView(WorkspaceView):
             ctx = _pop_context(request, phone, call_id, followup_form=form, saved=form is None)
         except ValidationError as exc:
             return render(request, "workspace/_pop_error.html", {"error": _errors(exc)}, status=400)
-        return render(request, "workspace/_pop.html", ctx, status=status)
+        return _render_pop(ctx, status)
 
 
 class CustomerAddView(WorkspaceView):
@@ -206,6 +218,6 @@ class CustomerAddView(WorkspaceView):
             ctx = _pop_context(request, phone, call_id, customer_form=form)
         except ValidationError as exc:
             return render(request, "workspace/_pop_error.html", {"error": _errors(exc)}, status=400)
-        return render(request, "workspace/_pop.html", ctx, status=status)
+        return _render_pop(ctx, status)
 
 
