@@ -23,12 +23,12 @@ def codes(ent):
     level = services.fieldcode_create(enterprise=e, name="意向等级")
     a = services.fieldcode_value_add(code=level, value="A")
     services.fieldcode_value_add(code=level, value="A1", parent=a)
-    services.fieldcode_value_add(code=level, value="A2", parent=a)
+    a2 = services.fieldcode_value_add(code=level, value="A2", parent=a)
     b = services.fieldcode_value_add(code=level, value="B")
     services.fieldcode_value_add(code=level, value="B1", parent=b)
     services.customerfield_create(enterprise=e, values={"key": "intent", "label": "意向等级", "field_type": "choice",
                                                        "code": level, "order": 1})
-    return {"retail": retail}
+    return {"retail": retail, "a2": a2}
 
 
 def levels(page) -> list[list[str]]:
@@ -60,7 +60,11 @@ def test_a_field_code_is_chosen_level_by_level_and_shown_again_on_edit(page, ent
     customer = Customer.objects.get(phone="13800138000")
     assert customer.data["intent"] == "A / A2"
 
-    # the edit page shows the stored path level by level; choosing B drops the second level's A values
+    # the edit page shows the stored path level by level; choosing B drops the second level's A values.
+    # The values under A2 (asked for last) are held back: the first level must answer a change while
+    # the levels below it are still loading, and the late answer must not bring the A values back.
+    held = []
+    page.route(lambda url: f"parent={codes['a2'].pk}" in url, lambda route: held.append(route))
     page.goto(f"/crm/customers/{customer.pk}/edit/")
     page.wait_for_function("document.querySelector('[name=f_intent]').nextElementSibling.querySelectorAll('select')"
                            ".length === 2")
@@ -70,6 +74,11 @@ def test_a_field_code_is_chosen_level_by_level_and_shown_again_on_edit(page, ent
     selects.nth(0).select_option(label="B")
     page.wait_for_function("(() => { const s = document.querySelector('[name=f_intent]').nextElementSibling"
                            ".querySelectorAll('select'); return s.length === 2 && s[1].options.length === 2; })()")
+    assert levels(page) == [["A", "B"], ["B1"]]
+    assert held, "the values under A2 were never asked for"
+    for route in held:
+        route.continue_()
+    page.wait_for_timeout(300)
     assert levels(page) == [["A", "B"], ["B1"]]
     selects.nth(1).select_option(label="B1")
     page.click("#btn-save")
