@@ -15,15 +15,9 @@ PostgreSQL (generate_series) and by executemany on SQLite.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import resource
 import statistics
-import subprocess
-import sys
 import time
-import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,8 +26,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bench import ROOT, duration_record, latency_record, p95
+from bench import duration_record, latency_record, p95
 from bench.cases import BACKEND, explain, log, make_enterprise, save, slowest
+from bench.export_job import run_in_child, sheet_rows
 
 CODE = "benchcdr"
 AGENTS = ("1000", "1999")
@@ -247,49 +242,6 @@ def bench_list(db: str, seed: dict, only: set[str], requests: int = 20, warmup: 
 # --- the export ---------------------------------------------------------------------------------------
 
 
-def _rss_kib() -> dict:
-    out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _sep, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0])
-    return out
-
-
-def export_worker_main(job_id: int) -> None:
-    """Runs in a fresh interpreter: the worker's export job, with its time and memory."""
-    import warnings
-
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-    from callcenter.core.tasks import run_export_job
-
-    before = _rss_kib()
-    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-    t0 = time.perf_counter()
-    run_export_job(job_id)
-    seconds = time.perf_counter() - t0
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    after = _rss_kib()
-    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "rss_before_kib": before["VmRSS"],
-                      "peak_rss_kib": after["VmHWM"]}), flush=True)
-
-
-def _sheets(path: str) -> list[int]:
-    """Data rows of each sheet of an xlsx written by xlsxwriter, from its <dimension> (no full read)."""
-    rows = []
-    with zipfile.ZipFile(path) as zf:
-        for name in sorted(n for n in zf.namelist() if n.startswith("xl/worksheets/sheet") and n.endswith(".xml")):
-            with zf.open(name) as fh:
-                head = fh.read(4096).decode("utf-8", "replace")
-            match = re.search(r'<dimension ref="A1(?::[A-Z]+(\d+))?"', head)
-            rows.append(int(match.group(1)) - 1 if match and match.group(1) else 0)
-    return rows
-
-
 def bench_export(db: str, seed: dict) -> list[dict]:
     from callcenter.core.choices import JobKind, JobStatus
     from callcenter.core.models import Job
@@ -298,17 +250,10 @@ def bench_export(db: str, seed: dict) -> list[dict]:
     response = _client(seed["admin"]).get("/calls/cdrs/export/")
     assert response.status_code == 302, response.status_code  # over EXPORT_STREAM_ROWS: a job
     job = Job.objects.filter(enterprise=seed["enterprise"], kind=JobKind.EXPORT).latest("pk")
-    t0 = time.perf_counter()
-    proc = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-c", f"from bench.cdrs import export_worker_main; export_worker_main({job.pk})"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"export worker failed: {proc.stderr[-3000:]}")
-    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    stats, wall = run_in_child(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.succeeded == seed["rows"], (job.status, job.succeeded, job.message)
-    sheets = _sheets(job.result_file)
+    sheets = sheet_rows(job.result_file)
     assert sum(sheets) == seed["rows"] and max(sheets) <= 1_000_000, sheets
     size = Path(job.result_file).stat().st_size
     Path(job.result_file).unlink()

@@ -42,12 +42,10 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import time
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -59,6 +57,7 @@ from django.utils import timezone
 
 from bench import ROOT, VAR_DIR, duration_record, latency_record, p95
 from bench.cases import BACKEND, PASSWORD, _free_port, explain, log, make_enterprise, save, slowest
+from bench.export_job import run_in_child, sheet_rows
 
 CODE = "benchcust"
 AGENTS = ("1000", "1019")
@@ -425,48 +424,6 @@ def bench_pop_data(db: str, seed: Seed, only: set[str], samples: int = 300, warm
 # --- 3) export of a million customers -------------------------------------------------------------------
 
 
-def _rss_kib() -> dict:
-    out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _sep, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0])
-    return out
-
-
-def export_worker_main(job_id: int) -> None:
-    """Runs in a fresh interpreter: the worker's export job, with its time and memory."""
-    import warnings
-
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-    from callcenter.core.tasks import run_export_job
-
-    before = _rss_kib()
-    t0, c0 = time.perf_counter(), time.process_time()
-    run_export_job(job_id)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    after = _rss_kib()
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "rss_before_kib": before["VmRSS"],
-                      "hwm_before_kib": before["VmHWM"],
-                      "peak_rss_kib": after["VmHWM"], "rss_after_kib": after["VmRSS"]}), flush=True)
-
-
-def _sheet_rows(path: str) -> int:
-    """Data rows of an xlsx written by xlsxwriter, from each sheet's <dimension> (no full read)."""
-    total = 0
-    with zipfile.ZipFile(path) as zf:
-        for name in zf.namelist():
-            if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
-                with zf.open(name) as fh:
-                    head = fh.read(4096).decode("utf-8", "replace")
-                match = re.search(r'<dimension ref="A1(?::[A-Z]+(\d+))?"', head)
-                total += int(match.group(1)) - 1 if match and match.group(1) else 0
-    return total
-
-
 def bench_export(db: str, seed: Seed) -> list[dict]:
     from callcenter.core.choices import JobKind, JobStatus
     from callcenter.core.models import Job
@@ -477,17 +434,10 @@ def bench_export(db: str, seed: Seed) -> list[dict]:
     assert response.status_code == 302, response.status_code  # large: a job, not a download
     job = Job.objects.filter(enterprise=seed.enterprise, kind=JobKind.EXPORT).latest("pk")
     assert response["Location"].endswith(f"/jobs/{job.pk}/"), response["Location"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-c", f"from bench.customers import export_worker_main; export_worker_main({job.pk})"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"export worker failed: {proc.stderr[-3000:]}")
-    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    stats, wall = run_in_child(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.succeeded == seed.rows, (job.status, job.succeeded, job.message)
-    rows = _sheet_rows(job.result_file)
+    rows = sum(sheet_rows(job.result_file))
     assert rows == seed.rows, (rows, seed.rows)
     size = Path(job.result_file).stat().st_size
     Path(job.result_file).unlink()
