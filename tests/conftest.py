@@ -84,3 +84,14 @@ def client_for(user) -> Client:
 def as_user():
     """`as_user(agent)` -> a test client signed in as that agent."""
     return client_for
+
+
+@pytest.fixture
+def huey_immediate():
+    """Huey tasks run at once, in the test's thread (the worker's jobs without a worker)."""
+    from huey.contrib.djhuey import HUEY
+
+    was = HUEY.immediate
+    HUEY.immediate = True
+    yield HUEY
+    HUEY.immediate = was

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-__all__ = ["camp", "field_errors", "huey_immediate", "make_task", "page_text", "post_send", "send_data",
+__all__ = ["camp", "field_errors", "make_task", "page_text", "post_send", "send_data",
            "text_file", "_task_files"]
 
 
@@ -19,16 +19,6 @@ __all__ = ["camp", "field_errors", "huey_immediate", "make_task", "page_text", "
 def _task_files(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.VAR_DIR = tmp_path
-
-
-@pytest.fixture
-def huey_immediate():
-    from huey.contrib.djhuey import HUEY
-
-    was = HUEY.immediate
-    HUEY.immediate = True
-    yield HUEY
-    HUEY.immediate = was
 
 
 @pytest.fixture

@@ -26,16 +26,6 @@ def _files_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture
-def huey_immediate():
-    from huey.contrib.djhuey import HUEY
-
-    was = HUEY.immediate
-    HUEY.immediate = True
-    yield HUEY
-    HUEY.immediate = was
-
-
-@pytest.fixture
 def limits(settings):
     def set_limits(**values):
         settings.CALLCENTER = {**settings.CALLCENTER, **values}
