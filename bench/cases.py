@@ -130,6 +130,22 @@ def load_login_logs(enterprise, agents, rows: int) -> float:
     return time.perf_counter() - t0
 
 
+def measure_get(client, url: str, requests: int, warmup: int) -> tuple[list[float], list[float], object]:
+    """GET `url` `warmup` times unmeasured, then `requests` times: (wall ms, CPU ms of this thread, last response).
+    Every response must be 200."""
+    for _ in range(warmup):
+        assert client.get(url).status_code == 200, url
+    samples, cpu = [], []
+    response = None
+    for _ in range(requests):
+        t0, c0 = time.perf_counter(), time.thread_time()
+        response = client.get(url)
+        samples.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.thread_time() - c0) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return samples, cpu, response
+
+
 def bench_loginlog(db: str, rows: int, requests: int = 20, warmup: int = 3) -> list[dict]:
     from callcenter.accounts.models import Agent, LoginLog
 
@@ -152,15 +168,7 @@ def bench_loginlog(db: str, rows: int, requests: int = 20, warmup: int = 3) -> l
     ]
     records = []
     for name, url, extra in cases:
-        for _ in range(warmup):
-            assert client.get(url).status_code == 200, url
-        samples, cpu = [], []
-        for _ in range(requests):
-            t0, c0 = time.perf_counter(), time.thread_time()
-            response = client.get(url)
-            samples.append((time.perf_counter() - t0) * 1000)
-            cpu.append((time.thread_time() - c0) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
+        samples, cpu, response = measure_get(client, url, requests, warmup)
         assert b'id="list-table"' in response.content and response.content.count(b"<tr>") > 50, url
         with CaptureQueriesContext(connection) as ctx:
             client.get(url)

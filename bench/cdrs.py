@@ -27,7 +27,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench import duration_record, latency_record, p95
-from bench.cases import BACKEND, explain, log, make_enterprise, save, slowest
+from bench.cases import BACKEND, explain, log, make_enterprise, measure_get, save, slowest
 from bench.export_job import run_in_child, sheet_rows
 
 CODE = "benchcdr"
@@ -214,15 +214,7 @@ def bench_list(db: str, seed: dict, only: set[str], requests: int = 20, warmup: 
     for name, url, expect_rows, extra in cases:
         if name not in only:
             continue
-        for _ in range(warmup):
-            assert client.get(url).status_code == 200, url
-        samples, cpu = [], []
-        for _ in range(requests):
-            t0, c0 = time.perf_counter(), time.thread_time()
-            response = client.get(url)
-            samples.append((time.perf_counter() - t0) * 1000)
-            cpu.append((time.thread_time() - c0) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
+        samples, cpu, response = measure_get(client, url, requests, warmup)
         shown = len(re.findall(rb'href="/calls/cdrs/\d+/"', response.content))
         assert shown == min(expect_rows, 50), (url, shown, expect_rows)
         with CaptureQueriesContext(connection) as ctx:

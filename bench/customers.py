@@ -56,7 +56,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench import ROOT, VAR_DIR, duration_record, latency_record, p95
-from bench.cases import BACKEND, PASSWORD, _free_port, explain, log, make_enterprise, save, slowest
+from bench.cases import BACKEND, PASSWORD, _free_port, explain, log, make_enterprise, measure_get, save, slowest
 from bench.export_job import run_in_child, sheet_rows
 
 CODE = "benchcust"
@@ -255,16 +255,7 @@ def _client(user) -> Client:
 
 
 def _measure(client, url: str, requests: int, warmup: int, check=None) -> tuple[list[float], list[float], object]:
-    for _ in range(warmup):
-        assert client.get(url).status_code == 200, url
-    samples, cpu = [], []
-    response = None
-    for _ in range(requests):
-        t0, c0 = time.perf_counter(), time.thread_time()
-        response = client.get(url)
-        samples.append((time.perf_counter() - t0) * 1000)
-        cpu.append((time.thread_time() - c0) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
+    samples, cpu, response = measure_get(client, url, requests, warmup)
     if check is not None:
         check(response)
     return samples, cpu, response
