@@ -95,3 +95,17 @@ def huey_immediate():
     HUEY.immediate = True
     yield HUEY
     HUEY.immediate = was
+
+
+def write_wav(path, seconds: float) -> None:
+    """A silent 8 kHz 16-bit mono WAV of `seconds` at `path` (a prompt that plays that long)."""
+    import wave
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x00" * int(8000 * seconds))

@@ -5,7 +5,6 @@ with the dialer against the simulated Asterisk in this process."""
 from __future__ import annotations
 
 import asyncio
-import wave
 from datetime import time
 from pathlib import Path
 
@@ -22,15 +21,6 @@ AGENT_WAIT = 10.0
 
 __all__ = ["AGENT_WAIT", "DIAL_TIMEOUT", "SCALE", "campaign", "set_idle", "sim_config", "run_dialer", "wait_for",
            "make_numbers"]
-
-
-def _wav(path: Path, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x00" * int(8000 * seconds))
 
 
 def set_idle(enterprise, agents, *, seconds_ago: float = 60) -> None:
@@ -62,14 +52,14 @@ def campaign(code: str = "dial", *, phones=(), mode: str = "play_to_end", agents
     from callcenter.core.models import Enterprise
     from callcenter.crm.models import CustomerCategory
     from callcenter.telephony.models import AgentGroup, AgentGroupMember, CallFlow, Prompt, Trunk
-    from tests.conftest import make_agent, make_enterprise
+    from tests.conftest import make_agent, make_enterprise, write_wav
 
     created = make_enterprise(code)
     e = created.enterprise
     Enterprise.objects.filter(pk=e.pk).update(dialer_cps_limit=cps)
     e.refresh_from_db()
     media = Path(settings.MEDIA_ROOT)
-    _wav(media / "prompts" / code / "welcome.wav", prompt_seconds)
+    write_wav(media / "prompts" / code / "welcome.wav", prompt_seconds)
     prompt = Prompt.objects.create(enterprise=e, name="欢迎", file=f"prompts/{code}/welcome.wav",
                                    duration_ms=int(prompt_seconds * 1000))
     people = [make_agent(e, str(801 + i), role="坐席") for i in range(agents)]

@@ -8,7 +8,6 @@ wall-clock times and divide by the time scale: one simulated second is SCALE rea
 from __future__ import annotations
 
 import asyncio
-import wave
 from pathlib import Path
 
 import pytest
@@ -23,25 +22,16 @@ from callcenter.pbx.models import CallEvent, PbxCommand
 from callcenter.pbx.sim.config import load_config
 from callcenter.pbx.sim.server import SimServer
 from callcenter.telephony.models import AgentGroup, AgentGroupMember, CallFlow, Prompt, Trunk
-from tests.conftest import make_agent, make_enterprise
+from tests.conftest import make_agent, make_enterprise, write_wav
 
 # Larger than test_callctl_service's 0.02: these tests compare times, and each event is a
 # database write on a shared, noisy machine. 1 simulated second = 100 ms here.
 SCALE = 0.1
 
 
-def _wav(path: Path, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x00" * int(8000 * seconds))
-
-
 def _setup(*, mode: str, prompt_seconds: float = 4.0, **flow_fields):
     e = make_enterprise("mode").enterprise
-    _wav(Path(settings.MEDIA_ROOT) / "prompts" / "modes" / "welcome.wav", prompt_seconds)
+    write_wav(Path(settings.MEDIA_ROOT) / "prompts" / "modes" / "welcome.wav", prompt_seconds)
     prompt = Prompt.objects.create(enterprise=e, name="欢迎", file="prompts/modes/welcome.wav",
                                    duration_ms=int(prompt_seconds * 1000))
     agents = [make_agent(e, n) for n in ("801", "802")]

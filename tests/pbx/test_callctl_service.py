@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import wave
 from pathlib import Path
 
 import pytest
@@ -28,25 +27,16 @@ from callcenter.telephony.models import (
     Schedule,
     Trunk,
 )
-from tests.conftest import make_agent, make_enterprise
+from tests.conftest import make_agent, make_enterprise, write_wav
 
 SCALE = 0.02  # 1 simulated second = 20 ms
-
-
-def _wav(path: Path, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x00" * int(8000 * seconds))
 
 
 def _setup(tmp_path, *, mode: str, transfer_key: str = "", play_seconds: int = 0):
     created = make_enterprise("tel")
     e = created.enterprise
     media = Path(settings.MEDIA_ROOT)
-    _wav(media / "prompts" / "test" / "welcome.wav", 4.0)
+    write_wav(media / "prompts" / "test" / "welcome.wav", 4.0)
     prompt = Prompt.objects.create(enterprise=e, name="欢迎", file="prompts/test/welcome.wav", duration_ms=4000)
     agents = [make_agent(e, n) for n in ("801", "802")]
     group = AgentGroup.objects.create(enterprise=e, name="一组", order_rule="sequential")
