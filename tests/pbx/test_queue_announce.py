@@ -14,7 +14,8 @@ import pytest
 from callcenter.calls.models import AgentState, Cdr
 from callcenter.pbx.asterisk.ari import AriClient
 from callcenter.telephony.models import DidRoute, IvrMenu, Prompt, Queue, QueueMember, Schedule
-from tests.pbx.test_callctl_service import _setup, _sim_config, _wait, _wav, _with_callctl
+from tests.conftest import write_wav
+from tests.pbx.test_callctl_service import _setup, _sim_config, _wait, _with_callctl
 
 
 def _announcing_queue(tmp_path, settings, *, did: str, announce: bool = True, members=(1,), phones=None):
@@ -22,8 +23,8 @@ def _announcing_queue(tmp_path, settings, *, did: str, announce: bool = True, me
 
     e, _flow, trunk, agents = _setup(tmp_path, mode="play_to_end")
     media = Path(settings.MEDIA_ROOT)
-    _wav(media / "prompts" / "test" / "before.wav", 1.0)
-    _wav(media / "prompts" / "test" / "after.wav", 1.5)
+    write_wav(media / "prompts" / "test" / "before.wav", 1.0)
+    write_wav(media / "prompts" / "test" / "after.wav", 1.5)
     before = Prompt.objects.create(enterprise=e, name="工号前", file="prompts/test/before.wav", duration_ms=1000)
     after = Prompt.objects.create(enterprise=e, name="工号后", file="prompts/test/after.wav", duration_ms=1500)
     queue = Queue.objects.create(enterprise=e, name="客服", extension="600", strategy="linear", ring_seconds=20,
